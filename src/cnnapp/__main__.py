@@ -1,0 +1,5 @@
+"""`python -m cnnapp`."""
+
+from cnnapp.cli.main import main
+
+main()

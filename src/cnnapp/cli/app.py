@@ -1,0 +1,60 @@
+"""The command group: one-line errors and exit codes (0 success, 2 bad usage or data, 1 unexpected)."""
+
+import os
+import sys
+import traceback
+
+import click
+
+from cnnapp.errors import CnnappError
+
+EXIT_BAD_INPUT = 2
+EXIT_UNEXPECTED = 1
+
+
+class App(click.Group):
+    """A click group that turns CnnappError into one line on stderr and exit code 2."""
+
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("cnnapp: interrupted", err=True)
+            sys.exit(130)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(EXIT_BAD_INPUT)
+        except CnnappError as error:
+            click.echo(f"cnnapp: error: {error}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except Exception as error:  # noqa: BLE001 - the last line of defence: one line, exit 1
+            if os.environ.get("CNNAPP_DEBUG"):
+                traceback.print_exc()
+            detail = str(error).splitlines()[0] if str(error) else ""
+            click.echo(
+                f"cnnapp: unexpected error: {type(error).__name__}: {detail} (set CNNAPP_DEBUG=1 for details)",
+                err=True,
+            )
+            sys.exit(EXIT_UNEXPECTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def keras_quietly() -> None:
+    """Import TensorFlow and Keras with their start-up log lines hidden."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def progress_verbosity() -> int:
+    """Keras's progress bar on a terminal, one line an epoch otherwise."""
+    return 1 if sys.stdout.isatty() else 2

@@ -1,0 +1,58 @@
+"""`cnnapp demo`: the main job, from architecture check to a results table."""
+
+from pathlib import Path
+
+import click
+
+from cnnapp.cli.app import keras_quietly, progress_verbosity
+from cnnapp.cli.model_cmds import architecture_check
+from cnnapp.data.datasets import Dataset, load_dataset, select_classes
+from cnnapp.settings import data_dir
+
+
+def demo_data() -> list[tuple[str, Dataset]]:
+    """(model, dataset) pairs: the course files when both are there, else the photo folders."""
+    if (data_dir() / "train_signs.h5").is_file():
+        signs = load_dataset("signs")
+    else:
+        signs = select_classes(load_dataset("sign-digits"), [str(i) for i in range(6)])
+    happy = load_dataset("happy-house" if (data_dir() / "train_happy.h5").is_file() else "smiles")
+    return [("signs", signs), ("happy", happy)]
+
+
+@click.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
+              help="Where the two run folders go (replaced on each demo).")
+@click.option("--seed", type=int, default=1, show_default=True)
+def demo(out: Path, seed: int) -> None:
+    """Check both architectures, train both models with the course protocol, evaluate, and tabulate.
+
+    \b
+    Example:
+      CNNAPP_DATA=../shared/datasets cnnapp demo
+    """
+    pairs = demo_data()
+    keras_quietly()
+    from cnnapp.data.splits import split_dataset
+    from cnnapp.models.summary import verdict
+    from cnnapp.training.fit import default_settings, train_run
+
+    for model, _ in pairs:
+        _, problems = architecture_check(model)
+        click.echo(f"architecture check, {model}: {verdict(problems)}")
+        if problems:
+            raise SystemExit(1)
+    rows = []
+    for model, dataset in pairs:
+        settings = default_settings(model, seed)
+        split = split_dataset(dataset, seed)
+        click.echo(f"\n== {model} on {dataset.name} ({', '.join(dataset.class_names)}): "
+                   f"{settings.epochs} epochs, batch {settings.batch_size}, {split.described}")
+        metrics = train_run(model, dataset, split, settings, out / model, progress_verbosity(), replace=True)
+        rows.append((model, dataset.name, len(dataset.class_names), metrics))
+    click.echo("\n| model | data | classes | test accuracy | test loss | test images | epochs | train time |")
+    click.echo("|---|---|---|---|---|---|---|---|")
+    for model, name, classes, m in rows:
+        click.echo(f"| {model} | {name} | {classes} | {m['test_accuracy']:.3f} | {m['test_loss']:.3f} | "
+                   f"{m['n_test']} | {m['epochs_run']} | {m['train_seconds']:.0f} s |")
+    click.echo(f"\nruns: {out / 'signs'}, {out / 'happy'} (model.keras, metrics.json, loss.png, accuracy.png)")

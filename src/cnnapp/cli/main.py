@@ -1,0 +1,28 @@
+"""The `cnnapp` command."""
+
+import click
+
+from cnnapp.cli.app import App
+from cnnapp.cli.data_cmds import data
+from cnnapp.cli.demo import demo
+from cnnapp.cli.model_cmds import evaluate, summary_cmd, train
+
+
+@click.group(cls=App, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cnnapp")
+def cli() -> None:
+    """Build, train, check and use small convolutional networks on 64x64 photos.
+
+    \b
+    Example:
+      CNNAPP_DATA=../shared/datasets cnnapp demo
+    """
+
+
+for command in (data, summary_cmd, train, evaluate, demo):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """The console script's entry point."""
+    cli()

@@ -1,0 +1,128 @@
+"""`cnnapp summary`, `cnnapp train` and `cnnapp evaluate`."""
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from cnnapp.cli.app import keras_quietly, progress_verbosity
+from cnnapp.data.datasets import Dataset, load_dataset, parse_classes, select_classes
+
+def chosen_data(name: str, classes: str | None) -> Dataset:
+    """A dataset by name or path, restricted to --classes when given."""
+    dataset = load_dataset(name)
+    return select_classes(dataset, parse_classes(classes)) if classes else dataset
+
+
+def architecture_check(name: str) -> tuple[list[list], list[str]]:
+    """A model's rows and the comparator's differences from its expected rows (none expected: no check)."""
+    from cnnapp.models.catalog import build_model, recipe
+    from cnnapp.models.summary import comparator, summary
+
+    chosen = recipe(name)
+    classes = [str(i) for i in range(2 if chosen.binary else 6)]
+    rows = summary(build_model(name, classes))
+    return rows, comparator(rows, chosen.expected_rows) if chosen.expected_rows else []
+
+
+@click.command("summary")
+@click.argument("model")
+def summary_cmd(model: str) -> None:
+    """A model's layers as rows, then the check against the course's expected rows (happy, signs).
+
+    \b
+    Example:
+      cnnapp summary happy
+    """
+    keras_quietly()
+    from cnnapp.models.summary import verdict
+
+    rows, problems = architecture_check(model)
+    for row in rows:
+        click.echo(row)
+    total = sum(row[2] for row in rows)
+    click.echo(f"{total:,} parameters")
+    click.echo(verdict(problems))
+    if problems:
+        raise SystemExit(1)
+
+
+def default_out(model: str, data: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{model}-{Path(data).name}-{stamp}"
+
+
+@click.command()
+@click.argument("model")
+@click.option("--data", "data_name", required=True, help="A dataset name (see `cnnapp data list`) or a path.")
+@click.option("--classes", help="Classes to keep, e.g. 0-5 or 'not smiling,smiling'.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's protocol.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Default: the model's protocol.")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Default: 0.001 (Adam's).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seeds the split, the weights and the shuffling.")
+@click.option("--out", type=click.Path(path_type=Path), help="The run folder. Default: runs/MODEL-DATA-TIME.")
+def train(
+    model: str,
+    data_name: str,
+    classes: str | None,
+    epochs: int | None,
+    batch_size: int | None,
+    learning_rate: float | None,
+    seed: int,
+    out: Path | None,
+) -> None:
+    """Train MODEL (happy, signs) on a dataset and write a run folder.
+
+    \b
+    Example:
+      cnnapp train signs --data sign-digits --classes 0-5 --epochs 20 --out runs/signs-20
+    """
+    dataset = chosen_data(data_name, classes)
+    out = out or default_out(model, data_name)
+    if out.exists():
+        raise click.UsageError(f"{out}: already exists; choose another --out or remove it")
+    keras_quietly()
+    from cnnapp.data.splits import split_dataset
+    from cnnapp.training.fit import default_settings, train_run
+
+    settings = default_settings(model, seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
+    split = split_dataset(dataset, seed)
+    if len(split.train) == 0:
+        raise click.UsageError(f"{dataset.source}: has no training images (only a test file)")
+    click.echo(f"training {model} on {dataset.name}: {len(split.train)} train, {len(split.val)} validation, "
+               f"{len(split.test)} test ({split.described})")
+    metrics = train_run(model, dataset, split, settings, out, progress_verbosity())
+    click.echo(f"test accuracy {metrics['test_accuracy']:.4f}, loss {metrics['test_loss']:.4f} "
+               f"on {metrics['n_test']} images, {metrics['train_seconds']:.0f} s")
+    click.echo(f"run folder: {out}")
+
+
+@click.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--data", "data_name", required=True, help="A dataset name or path with classes the run knows.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def evaluate(run: Path, data_name: str, as_json: bool) -> None:
+    """Evaluate a saved run on a dataset (its test part when the run trained on it, else all of it).
+
+    \b
+    Example:
+      cnnapp evaluate runs/demo/signs --data sign-digits --json
+    """
+    from cnnapp.training.rundir import read_run
+
+    read_run(run)
+    dataset = load_dataset(data_name)
+    keras_quietly()
+    from cnnapp.training.reuse import evaluate_run
+
+    result = evaluate_run(run, dataset)
+    metrics = result.metrics
+    if as_json:
+        keys = ("accuracy", "loss", "n", "per_class_accuracy", "confusion_matrix", "class_names")
+        click.echo(json.dumps({k: metrics[k] for k in keys} | {"evaluated_on": result.described}))
+        return
+    click.echo(f"{run} on {result.described}")
+    click.echo(f"  accuracy {metrics['accuracy']:.4f}  loss {metrics['loss']:.4f}  n {metrics['n']}")
+    for name, value in metrics["per_class_accuracy"].items():
+        click.echo(f"  {name:<14} {'-' if value is None else f'{value:.4f}'}")

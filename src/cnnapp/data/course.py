@@ -1,0 +1,71 @@
+"""The course's HDF5 files, read exactly as shipped, and its course-compatible loaders."""
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from cnnapp.errors import CnnappError
+from cnnapp.settings import IMAGE_SIZE
+
+COURSE_FILES = {
+    "happy": ("train_happy.h5", "test_happy.h5"),
+    "signs": ("train_signs.h5", "test_signs.h5"),
+}
+
+
+def read_course_file(path: Path, part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Images (m, 64, 64, 3) uint8, labels (m,) int64 and list_classes of one course file, checked.
+
+    part is "train" or "test": the file holds `{part}_set_x`, `{part}_set_y` and `list_classes`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CnnappError(f"{path}: no such file")
+    try:
+        with h5py.File(path, "r") as f:
+            keys = (f"{part}_set_x", f"{part}_set_y", "list_classes")
+            missing = [k for k in keys if k not in f]
+            if missing:
+                raise CnnappError(
+                    f"{path}: missing HDF5 dataset(s) {', '.join(missing)}; expected {', '.join(keys)}"
+                )
+            x, y, classes = (f[k][()] for k in keys)
+    except OSError as error:
+        raise CnnappError(f"{path}: not a readable HDF5 file ({error})") from None
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
+        raise CnnappError(
+            f"{path}: {part}_set_x is {x.dtype} {x.shape}, expected uint8 (m, {IMAGE_SIZE}, {IMAGE_SIZE}, 3)"
+        )
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise CnnappError(f"{path}: {part}_set_y is {y.dtype} {y.shape}, expected integers (m,)")
+    if len(x) != len(y):
+        raise CnnappError(f"{path}: {part}_set_x has {len(x)} images but {part}_set_y has {len(y)} labels")
+    if classes.ndim != 1 or len(classes) < 2:
+        raise CnnappError(f"{path}: list_classes is {classes!r}, expected at least two class labels")
+    outside = sorted(set(y.tolist()) - set(classes.tolist()))
+    if outside:
+        raise CnnappError(f"{path}: {part}_set_y holds labels {outside} that are not in list_classes")
+    return x, y.astype(np.int64), classes
+
+
+def _load_course_pair(data_dir: Path | str, name: str):
+    train_name, test_name = COURSE_FILES[name]
+    x_train, y_train, classes = read_course_file(Path(data_dir) / train_name, "train")
+    x_test, y_test, _ = read_course_file(Path(data_dir) / test_name, "test")
+    return x_train, y_train.reshape(1, -1), x_test, y_test.reshape(1, -1), classes
+
+
+def load_happy_dataset(data_dir: Path | str):
+    """X_train, Y_train, X_test, Y_test, classes from train_happy.h5 and test_happy.h5; labels (1, m)."""
+    return _load_course_pair(data_dir, "happy")
+
+
+def load_signs_dataset(data_dir: Path | str):
+    """X_train, Y_train, X_test, Y_test, classes from train_signs.h5 and test_signs.h5; labels (1, m)."""
+    return _load_course_pair(data_dir, "signs")
+
+
+def convert_to_one_hot(Y: np.ndarray, C: int) -> np.ndarray:
+    """A (1, m) label row as a (C, m) one-hot matrix."""
+    return np.eye(C)[np.asarray(Y).reshape(-1)].T

@@ -1,0 +1,204 @@
+"""Datasets by name or path: the course's HDF5 pairs and image folders, as one Dataset type."""
+
+import hashlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from cnnapp.data.course import COURSE_FILES, read_course_file
+from cnnapp.data.folders import load_folder
+from cnnapp.errors import CnnappError
+from cnnapp.settings import data_dir
+
+
+@dataclass(frozen=True)
+class Named:
+    """A dataset cnnapp knows by name: where it lives under the data directory and where it comes from."""
+
+    name: str
+    kind: str  # "course" or "folder"
+    location: str  # course prefix ("happy", "signs") or folder name
+    origin: str
+    labels: dict[str, str]  # stored class name -> readable class name
+
+
+NAMED = {
+    "happy-house": Named(
+        "happy-house",
+        "course",
+        "happy",
+        "the Happy House files of the deep-learning course (Convolutional Neural Networks, week 2); "
+        "test_happy.h5 is also at github.com/cristian904/happy-house-dataset",
+        {"0": "not smiling", "1": "smiling"},
+    ),
+    "signs": Named(
+        "signs",
+        "course",
+        "signs",
+        "the SIGNS files of the deep-learning course (Convolutional Neural Networks, week 1)",
+        {},
+    ),
+    "sign-digits": Named(
+        "sign-digits",
+        "folder",
+        "sign-language-digits",
+        "the Sign Language Digits Dataset, github.com/ardamavi/Sign-Language-Digits-Dataset (folder Dataset/)",
+        {},
+    ),
+    "smiles": Named(
+        "smiles",
+        "folder",
+        "smiles",
+        "SMILEsmileD, github.com/hromi/SMILEsmileD (SMILEs/negatives/negatives7 and SMILEs/positives/positives7)",
+        {"negatives": "not smiling", "positives": "smiling"},
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images of one dataset with their class indices.
+
+    For course files, `train` and `test` are the index arrays of the two files (train is empty when only
+    the test file is there); for image folders both are None and a seeded split is made later.
+    """
+
+    name: str
+    source: str
+    class_names: tuple[str, ...]
+    x: np.ndarray  # (n, 64, 64, 3) uint8
+    y: np.ndarray  # (n,) int64 indices into class_names
+    fingerprint: str
+    paths: tuple[str, ...] | None = None
+    train: np.ndarray | None = None
+    test: np.ndarray | None = None
+
+    def counts(self) -> dict[str, int]:
+        """Images per class."""
+        return {name: int(n) for name, n in zip(self.class_names, np.bincount(self.y, minlength=len(self.class_names)))}
+
+
+def _file_digest(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def load_course(folder: Path, prefix: str, name: str, labels: dict[str, str] | None = None) -> Dataset:
+    """A course pair from folder: the train file if present and the test file, which must be there."""
+    train_name, test_name = COURSE_FILES[prefix]
+    train_path, test_path = folder / train_name, folder / test_name
+    if not test_path.is_file():
+        raise CnnappError(f"{test_path}: no such file (the {name} dataset needs at least its test file)")
+    x, y, classes = read_course_file(test_path, "test")
+    files, n_train = [test_path], 0
+    if train_path.is_file():
+        x_train, y_train, train_classes = read_course_file(train_path, "train")
+        if train_classes.tolist() != classes.tolist():
+            raise CnnappError(f"{train_path}: list_classes differs from the one in {test_path}")
+        x, y, files, n_train = np.concatenate([x_train, x]), np.concatenate([y_train, y]), [train_path, test_path], len(x_train)
+    index = {value: i for i, value in enumerate(classes.tolist())}
+    y = np.array([index[v] for v in y.tolist()], dtype=np.int64)
+    stored = [c.decode() if isinstance(c, bytes) else str(c) for c in classes.tolist()]
+    return Dataset(
+        name=name,
+        source=str(folder),
+        class_names=tuple((labels or {}).get(c, c) for c in stored),
+        x=x,
+        y=y,
+        fingerprint=_file_digest(files),
+        train=np.arange(n_train),
+        test=np.arange(n_train, len(x)),
+    )
+
+
+def load_image_folder(folder: Path, name: str, labels: dict[str, str] | None = None) -> Dataset:
+    """An image folder, one subfolder per class."""
+    x, y, names, paths, fingerprint = load_folder(folder)
+    return Dataset(
+        name=name,
+        source=str(folder),
+        class_names=tuple((labels or {}).get(c, c) for c in names),
+        x=x,
+        y=y,
+        fingerprint=fingerprint,
+        paths=tuple(paths),
+    )
+
+
+def _course_prefix(folder: Path) -> str | None:
+    for prefix, (train_name, test_name) in COURSE_FILES.items():
+        if (folder / test_name).is_file() or (folder / train_name).is_file():
+            return prefix
+    return None
+
+
+def load_dataset(name: str) -> Dataset:
+    """A dataset by name (see NAMED, found under the data directory) or by path (folder or course pair)."""
+    if name in NAMED:
+        named = NAMED[name]
+        where = data_dir() / named.location if named.kind == "folder" else data_dir()
+        if named.kind == "course":
+            return load_course(where, named.location, name, named.labels)
+        return load_image_folder(where, name, named.labels)
+    path = Path(name)
+    if not path.exists():
+        known = ", ".join(NAMED)
+        raise CnnappError(f"{name}: not a known dataset ({known}) nor an existing folder or file")
+    if path.is_file():
+        if path.suffix.lower() not in (".h5", ".hdf5"):
+            raise CnnappError(f"{path}: a dataset file must be a course HDF5 file (.h5)")
+        for prefix, (_, test_name) in COURSE_FILES.items():
+            if path.name == test_name:
+                return load_course(path.parent, prefix, name)
+        raise CnnappError(f"{path}: course files are named {', '.join(n for p in COURSE_FILES.values() for n in p)}")
+    prefix = _course_prefix(path)
+    if prefix:
+        return load_course(path, prefix, name)
+    return load_image_folder(path, name)
+
+
+def select_classes(dataset: Dataset, wanted: list[str]) -> Dataset:
+    """The dataset restricted to the wanted classes, renumbered in their order in wanted."""
+    unknown = [c for c in wanted if c not in dataset.class_names]
+    if unknown:
+        raise CnnappError(
+            f"{dataset.source}: no class {', '.join(unknown)}; its classes are {', '.join(dataset.class_names)}"
+        )
+    if len(wanted) < 2:
+        raise CnnappError(f"{dataset.source}: choose at least two classes, got {', '.join(wanted) or 'none'}")
+    old = [dataset.class_names.index(c) for c in wanted]
+    keep = np.flatnonzero(np.isin(dataset.y, old))
+    remap = np.full(len(dataset.class_names), -1, dtype=np.int64)
+    remap[old] = np.arange(len(old))
+
+    def within(part: np.ndarray | None) -> np.ndarray | None:
+        return None if part is None else np.flatnonzero(np.isin(keep, part))
+
+    return replace(
+        dataset,
+        class_names=tuple(wanted),
+        x=dataset.x[keep],
+        y=remap[dataset.y[keep]],
+        paths=None if dataset.paths is None else tuple(dataset.paths[i] for i in keep),
+        train=within(dataset.train),
+        test=within(dataset.test),
+    )
+
+
+def parse_classes(text: str) -> list[str]:
+    """'0-5' -> ['0', ..., '5']; 'a,b' -> ['a', 'b']; ranges and names may be mixed: '0-2,7'."""
+    wanted: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        low, dash, high = part.partition("-")
+        if dash and low.isdigit() and high.isdigit():
+            if int(low) > int(high):
+                raise CnnappError(f"--classes {text}: range {part} runs backwards")
+            wanted += [str(i) for i in range(int(low), int(high) + 1)]
+        elif part:
+            wanted.append(part)
+    if len(set(wanted)) != len(wanted):
+        raise CnnappError(f"--classes {text}: a class is named twice")
+    return wanted

@@ -1,0 +1,84 @@
+"""Image folders: one subfolder per class, decoded once and then cached by content."""
+
+import hashlib
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from cnnapp.data.images import is_image_file, read_image
+from cnnapp.errors import CnnappError
+from cnnapp.settings import IMAGE_SIZE, cache_dir
+
+CACHE_VERSION = 1
+"""Bump when decoding changes, so that old cached arrays are not reused."""
+
+
+def scan_folder(root: Path) -> dict[str, list[Path]]:
+    """Class name -> sorted image files, for each visible subfolder of root; checked."""
+    root = Path(root)
+    if not root.exists():
+        raise CnnappError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise CnnappError(f"{root}: not a folder of class subfolders")
+    classes = {}
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = sorted(p for p in sub.iterdir() if p.is_file() and is_image_file(p))
+        if not files:
+            raise CnnappError(f"{sub}: class folder holds no images (JPEG, PNG, BMP or GIF)")
+        classes[sub.name] = files
+    if len(classes) < 2:
+        raise CnnappError(f"{root}: needs at least two class subfolders with images, found {len(classes)}")
+    return classes
+
+
+def fingerprint_files(root: Path, files: list[Path]) -> str:
+    """A SHA-256 over each file's path below root and its content."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def decode_files(files: list[Path], size: int = IMAGE_SIZE) -> np.ndarray:
+    """Every file as one (n, size, size, 3) uint8 array, decoded on all cores."""
+    images = np.empty((len(files), size, size, 3), dtype=np.uint8)
+    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+        for i, array in enumerate(pool.map(lambda p: read_image(p, size), files)):
+            images[i] = array
+    return images
+
+
+def _write_cache(path: Path, x: np.ndarray, y: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, x=x, y=y)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_folder(root: Path, size: int = IMAGE_SIZE) -> tuple[np.ndarray, np.ndarray, list[str], list[str], str]:
+    """Images, class indices, class names, relative paths and content fingerprint of an image folder."""
+    root = Path(root)
+    classes = scan_folder(root)
+    names = list(classes)
+    files = [f for name in names for f in classes[name]]
+    labels = np.array([i for i, name in enumerate(names) for _ in classes[name]], dtype=np.int64)
+    fingerprint = fingerprint_files(root, files)
+    cached = cache_dir() / f"folder-{fingerprint[:32]}-{size}-v{CACHE_VERSION}.npz"
+    if cached.is_file():
+        with np.load(cached) as arrays:
+            x = arrays["x"]
+    else:
+        x = decode_files(files, size)
+        _write_cache(cached, x, labels)
+    relative = [f.relative_to(root).as_posix() for f in files]
+    return x, labels, names, relative, fingerprint
+

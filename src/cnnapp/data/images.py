@@ -1,0 +1,92 @@
+"""Decoding one photo of any common format into the 64x64 RGB array the models take."""
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from cnnapp.errors import CnnappError
+from cnnapp.settings import IMAGE_SIZE
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+MAX_PIXELS = 60_000_000
+"""Larger images are refused as likely decompression bombs (about 7,700 pixels a side)."""
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+def is_image_file(path: Path) -> bool:
+    """True for a visible file whose suffix is one cnnapp reads."""
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """The image as 8-bit RGB: EXIF rotation applied, alpha laid on white, 16-bit scaled down."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        wide = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") or wide.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(wide / peak * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    if image.mode == "F":
+        image = Image.fromarray(np.clip(np.asarray(image), 0, 255).astype(np.uint8))
+    if image.mode in ("P", "LA", "PA") or (image.mode == "L" and "transparency" in image.info):
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image)
+    return image.convert("RGB")
+
+
+def fit_square(image: Image.Image, size: int = IMAGE_SIZE) -> np.ndarray:
+    """The centre square of an RGB image, resized to size x size, as a uint8 array."""
+    square = ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS)
+    return np.asarray(square, dtype=np.uint8)
+
+
+def read_image(path: Path | str, size: int = IMAGE_SIZE) -> np.ndarray:
+    """One image file as a (size, size, 3) uint8 array; CnnappError naming the file if it cannot be read."""
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.draft(None, (size * 2, size * 2))
+                image.load()
+                return fit_square(to_rgb(image), size)
+    except FileNotFoundError:
+        raise CnnappError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CnnappError(f"{path}: is a directory, not an image") from None
+    except UnidentifiedImageError:
+        raise CnnappError(f"{path}: not an image cnnapp can read (JPEG, PNG, BMP or GIF)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise CnnappError(f"{path}: image too large (over {MAX_PIXELS:,} pixels)") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise CnnappError(f"{path}: unreadable image ({error})") from None
+
+
+def from_pil(image: Image.Image, size: int = IMAGE_SIZE) -> np.ndarray:
+    """An already opened PIL image as a (size, size, 3) uint8 array."""
+    return fit_square(to_rgb(image), size)
+
+
+def from_array(array: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
+    """An (H, W), (H, W, 1|3|4) uint8 array, or floats in [0, 1], as a (size, size, 3) uint8 array."""
+    array = np.asarray(array)
+    if array.dtype != np.uint8:
+        if array.size and (array.min() < 0 or array.max() > 1):
+            raise CnnappError(f"array of dtype {array.dtype} must hold values in [0, 1], or be uint8")
+        array = np.round(array * 255.0).astype(np.uint8)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise CnnappError(f"array of shape {array.shape} is not an image (H, W) or (H, W, 1|3|4)")
+    if array.shape[:2] == (size, size) and array.ndim == 3 and array.shape[2] == 3:
+        return array
+    return from_pil(Image.fromarray(array), size)
+
+
+def scale(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels as the float32 values in [0, 1] that the models take."""
+    return images.astype(np.float32) / 255.0

@@ -1,0 +1,52 @@
+"""Seeded, stratified train / validation / test splits and k folds."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+from cnnapp.data.datasets import Dataset
+from cnnapp.errors import CnnappError
+
+DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Index arrays into a Dataset; `described` says where each part came from.
+
+    seed and fractions are None for course files, whose split is their own two files.
+    """
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    described: str
+    seed: int | None = None
+    fractions: tuple[float, float, float] | None = None
+
+
+def split_dataset(dataset: Dataset, seed: int, fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> Split:
+    """Course files keep their own train/test files (the test file also validates); folders are split by class."""
+    if dataset.train is not None:
+        return Split(dataset.train, dataset.test, dataset.test, "course files: train file / test file (also validation)")
+    train_f, val_f, test_f = fractions
+    if min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
+        raise CnnappError(f"split {fractions}: three positive fractions summing to 1 are needed")
+    everything = np.arange(len(dataset.y))
+    try:
+        train, rest = train_test_split(everything, train_size=train_f, stratify=dataset.y, random_state=seed)
+        val, test = train_test_split(
+            rest, test_size=test_f / (val_f + test_f), stratify=dataset.y[rest], random_state=seed
+        )
+    except ValueError as error:
+        raise CnnappError(f"{dataset.source}: too few images per class for a stratified split ({error})") from None
+    shares = "/".join(f"{round(f * 100)}" for f in fractions)
+    described = f"stratified {shares} split, seed {seed}"
+    return Split(np.sort(train), np.sort(val), np.sort(test), described, seed, tuple(fractions))
+
+
+def stratified_folds(y: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) index pairs of a seeded stratified k-fold split."""
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y))

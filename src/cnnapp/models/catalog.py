@@ -1,0 +1,64 @@
+"""Models by name, each with the training protocol it gets unless the user overrides it."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+
+from cnnapp.errors import CnnappError
+from cnnapp.models.course import INPUT_SHAPE, convolutional_model, happy_model
+from cnnapp.models.summary import HAPPY_ROWS, SIGNS_ROWS
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to build a model for a number of classes, and how to train it by default."""
+
+    name: str
+    description: str
+    build: Callable[[int], keras.Model]
+    binary: bool  # one sigmoid unit for two classes, else one softmax unit per class
+    batch_size: int
+    epochs: int
+    learning_rate: float = 0.001  # Adam's default
+    expected_rows: list | None = None  # the course's architecture check, for the course models
+
+
+RECIPES = {
+    "happy": Recipe(
+        "happy",
+        "the course's smile gate (Sequential API): binary, 37,633 parameters",
+        lambda classes: happy_model(),
+        binary=True,
+        batch_size=16,
+        epochs=10,
+        expected_rows=HAPPY_ROWS,
+    ),
+    "signs": Recipe(
+        "signs",
+        "the course's hand-sign reader (Functional API): one unit per class, 1,310 parameters for six",
+        lambda classes: convolutional_model(INPUT_SHAPE, classes),
+        binary=False,
+        batch_size=64,
+        epochs=100,
+        expected_rows=SIGNS_ROWS,
+    ),
+}
+
+
+def recipe(name: str) -> Recipe:
+    """The recipe of a model name; CnnappError listing the names when it is unknown."""
+    if name not in RECIPES:
+        raise CnnappError(f"{name}: no such model; choose one of {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def build_model(name: str, class_names: tuple[str, ...] | list[str]) -> keras.Model:
+    """A fresh, untrained model for these classes; refuses a binary model on data that is not binary."""
+    chosen = recipe(name)
+    if chosen.binary and len(class_names) != 2:
+        raise CnnappError(
+            f"model {name} is binary but the data has {len(class_names)} classes ({', '.join(class_names)}); "
+            "choose two with --classes"
+        )
+    return chosen.build(len(class_names))

@@ -1,0 +1,64 @@
+"""The course's architecture check: a model as one row per layer, compared with the expected rows."""
+
+import keras
+from keras import layers
+
+HAPPY_ROWS = [
+    ["ZeroPadding2D", (None, 70, 70, 3), 0, ((3, 3), (3, 3))],
+    ["Conv2D", (None, 64, 64, 32), 4736, "valid", "linear", "GlorotUniform"],
+    ["BatchNormalization", (None, 64, 64, 32), 128],
+    ["ReLU", (None, 64, 64, 32), 0],
+    ["MaxPooling2D", (None, 32, 32, 32), 0, (2, 2), (2, 2), "valid"],
+    ["Flatten", (None, 32768), 0],
+    ["Dense", (None, 1), 32769, "sigmoid"],
+]
+
+SIGNS_ROWS = [
+    ["InputLayer", [(None, 64, 64, 3)], 0],
+    ["Conv2D", (None, 64, 64, 8), 392, "same", "linear", "GlorotUniform"],
+    ["ReLU", (None, 64, 64, 8), 0],
+    ["MaxPooling2D", (None, 8, 8, 8), 0, (8, 8), (8, 8), "same"],
+    ["Conv2D", (None, 8, 8, 16), 528, "same", "linear", "GlorotUniform"],
+    ["ReLU", (None, 8, 8, 16), 0],
+    ["MaxPooling2D", (None, 2, 2, 16), 0, (4, 4), (4, 4), "same"],
+    ["Flatten", (None, 64), 0],
+    ["Dense", (None, 6), 390, "softmax"],
+]
+
+
+def layer_row(layer: keras.layers.Layer) -> list:
+    """[class name, output shape, parameter count] and the settings that matter for this layer type."""
+    shape = tuple(layer.output.shape)
+    row = [type(layer).__name__, [shape] if isinstance(layer, layers.InputLayer) else shape, layer.count_params()]
+    if isinstance(layer, layers.Conv2D):
+        row += [layer.padding, layer.activation.__name__, type(layer.kernel_initializer).__name__]
+    elif isinstance(layer, layers.MaxPooling2D):
+        row += [tuple(layer.pool_size), tuple(layer.strides), layer.padding]
+    elif isinstance(layer, layers.ZeroPadding2D):
+        row += [tuple(tuple(side) for side in layer.padding)]
+    elif isinstance(layer, layers.Dense):
+        row += [layer.activation.__name__]
+    elif isinstance(layer, layers.Dropout):
+        row += [layer.rate]
+    return row
+
+
+def summary(model: keras.Model) -> list[list]:
+    """One row per layer of model.layers, in order."""
+    return [layer_row(layer) for layer in model.layers]
+
+
+def comparator(actual: list[list], expected: list[list]) -> list[str]:
+    """Every difference between two row lists, one sentence each; an empty list when they agree."""
+    problems = []
+    if len(actual) != len(expected):
+        problems.append(f"the model has {len(actual)} layers, expected {len(expected)}")
+    for i, (got, want) in enumerate(zip(actual, expected)):
+        if got != want:
+            problems.append(f"layer {i} ({want[0]}): expected {want}, got {got}")
+    return problems
+
+
+def verdict(problems: list[str]) -> str:
+    """The comparator's outcome as text: 'All checks passed.' or the differences, one a line."""
+    return "\n".join(problems) if problems else "All checks passed."

@@ -1,0 +1,45 @@
+"""Predictions and the metrics every run records: accuracy, loss, per-class accuracy, confusion matrix."""
+
+import keras
+import numpy as np
+from sklearn.metrics import confusion_matrix
+
+from cnnapp.data.images import scale
+
+
+def probabilities(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (n, classes) for uint8 images; a binary model's single unit becomes two columns."""
+    out = model.predict(scale(images), batch_size=batch_size, verbose=0)
+    return np.concatenate([1.0 - out, out], axis=1) if out.shape[1] == 1 else out
+
+
+def targets(labels: np.ndarray, classes: int, binary: bool) -> np.ndarray:
+    """Class indices in the form the loss takes: a (n, 1) column for binary, one-hot (n, classes) otherwise."""
+    if binary:
+        return labels.reshape(-1, 1).astype(np.float32)
+    return keras.utils.to_categorical(labels, classes)
+
+
+def loss_of(probs: np.ndarray, labels: np.ndarray) -> float:
+    """The cross-entropy Keras trains with, from (n, classes) probabilities."""
+    if probs.shape[1] == 2:
+        return float(keras.losses.BinaryCrossentropy()(labels.reshape(-1, 1), probs[:, 1:]))
+    return float(keras.losses.CategoricalCrossentropy()(keras.utils.to_categorical(labels, probs.shape[1]), probs))
+
+
+def metrics_of(probs: np.ndarray, labels: np.ndarray, class_names: list[str]) -> dict:
+    """Accuracy, loss, per-class accuracy and confusion matrix (rows true, columns predicted)."""
+    predicted = probs.argmax(axis=1)
+    matrix = confusion_matrix(labels, predicted, labels=range(len(class_names)))
+    per_class = {
+        name: (float(matrix[i, i] / matrix[i].sum()) if matrix[i].sum() else None)
+        for i, name in enumerate(class_names)
+    }
+    return {
+        "accuracy": float((predicted == labels).mean()),
+        "loss": loss_of(probs, labels),
+        "n": int(len(labels)),
+        "per_class_accuracy": per_class,
+        "confusion_matrix": matrix.tolist(),
+        "class_names": list(class_names),
+    }

@@ -1,0 +1,52 @@
+"""Shared fixtures: the real data in ../shared/datasets and course-schema HDF5 files written here."""
+
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("CNNAPP_DATA") or ROOT.parent / "shared" / "datasets").resolve()
+
+
+def need_shared(*names: str) -> Path:
+    """The shared data folder; the test is skipped when those entries of it are not there."""
+    missing = [n for n in names if not (SHARED / n).exists()]
+    if missing:
+        pytest.skip(f"real data not found: {', '.join(missing)} under {SHARED} (set CNNAPP_DATA)")
+    return SHARED
+
+
+def write_course_file(path: Path, part: str, x: np.ndarray, y: np.ndarray, classes=(0, 1)) -> Path:
+    """A course HDF5 file with exactly the course's keys: {part}_set_x, {part}_set_y, list_classes."""
+    with h5py.File(path, "w") as f:
+        f.create_dataset(f"{part}_set_x", data=x)
+        f.create_dataset(f"{part}_set_y", data=y)
+        f.create_dataset("list_classes", data=np.asarray(classes))
+    return path
+
+
+def random_course_arrays(rng: np.random.Generator, m: int, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """m random uint8 images of the course's size and labels 0..classes-1 (for schema tests only)."""
+    x = rng.integers(0, 256, size=(m, 64, 64, 3), dtype=np.uint8)
+    y = np.arange(m, dtype=np.int64) % classes
+    return x, y
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Each session keeps decoded folders in one cache of its own, outside every data folder."""
+    if not os.environ.get("CNNAPP_CACHE"):
+        monkeypatch.setenv("CNNAPP_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def _quiet_tensorflow(monkeypatch):
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    return SHARED

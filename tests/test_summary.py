@@ -1,0 +1,58 @@
+"""The two course models against SPEC's expected rows, and the comparator itself."""
+
+import keras
+from keras import layers
+
+from cnnapp.models.course import INPUT_SHAPE, convolutional_model, happy_model
+from cnnapp.models.summary import HAPPY_ROWS, SIGNS_ROWS, comparator, summary, verdict
+
+
+def parameter_split(model: keras.Model) -> tuple[int, int]:
+    trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
+    frozen = sum(int(w.numpy().size) for w in model.non_trainable_weights)
+    return trainable, frozen
+
+
+def test_happy_model_matches_the_expected_rows():
+    model = happy_model()
+    assert summary(model) == HAPPY_ROWS
+    assert comparator(summary(model), HAPPY_ROWS) == []
+    assert isinstance(model, keras.Sequential)
+
+
+def test_happy_model_parameters():
+    model = happy_model()
+    assert model.count_params() == 37_633
+    assert parameter_split(model) == (37_569, 64)
+
+
+def test_signs_model_matches_the_expected_rows():
+    model = convolutional_model(INPUT_SHAPE)
+    assert summary(model) == SIGNS_ROWS
+    assert model.count_params() == 1_310
+    assert parameter_split(model) == (1_310, 0)
+    assert not isinstance(model, keras.Sequential)
+
+
+def test_signs_model_grows_its_last_layer_with_the_classes():
+    model = convolutional_model(INPUT_SHAPE, classes=10)
+    assert summary(model)[-1] == ["Dense", (None, 10), 650, "softmax"]
+
+
+def test_comparator_names_each_differing_layer():
+    inputs = keras.Input(shape=INPUT_SHAPE)
+    x = layers.Conv2D(8, (4, 4), padding="valid")(inputs)
+    x = layers.ReLU()(x)
+    x = layers.MaxPooling2D(pool_size=(8, 8), strides=(8, 8), padding="same")(x)
+    x = layers.Flatten()(x)
+    wrong = keras.Model(inputs, layers.Dense(6, activation="softmax")(x))
+    problems = comparator(summary(wrong), SIGNS_ROWS)
+    assert problems[0] == "the model has 6 layers, expected 9"
+    assert any(p.startswith("layer 1 (Conv2D): expected") and "'valid'" in p for p in problems)
+    assert verdict(problems) != verdict([])
+    assert verdict([]) == "All checks passed."
+
+
+def test_dropout_rows_carry_the_rate():
+    model = keras.Sequential([keras.Input((4,)), layers.Dropout(0.25)])
+    assert summary(model) == [["Dropout", (None, 4), 0, 0.25]]

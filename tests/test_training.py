@@ -1,0 +1,132 @@
+"""Short real trainings on each real dataset: learning happens, runs are complete, reloads and seeds agree."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from cnnapp.data.datasets import load_course, load_dataset, select_classes
+from cnnapp.data.splits import split_dataset
+from cnnapp.training.fit import Settings, default_settings, train_run
+from cnnapp.training.evaluate import probabilities
+from cnnapp.training.reuse import evaluate_run, load_model
+from cnnapp.training.rundir import read_run
+from clirun import cnnapp
+from conftest import need_shared, write_course_file
+
+RUN_FILES = {"model.keras", "best.keras", "history.csv", "metrics.json", "config.json", "loss.png", "accuracy.png"}
+
+
+@pytest.fixture(scope="module")
+def signs_six(monkeypatch_module):
+    monkeypatch_module.setenv("CNNAPP_DATA", str(need_shared("sign-language-digits")))
+    return select_classes(load_dataset("sign-digits"), [str(i) for i in range(6)])
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def every_nth(dataset, n):
+    """A smaller dataset: every nth image, so all classes keep their share."""
+    keep = np.arange(0, len(dataset.y), n)
+    return replace(dataset, x=dataset.x[keep], y=dataset.y[keep], paths=None)
+
+
+def history_of(run_dir):
+    lines = (run_dir / "history.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    return {key: [float(line.split(",")[i]) for line in lines[1:]] for i, key in enumerate(header)}
+
+
+def test_signs_model_learns_sign_digits(signs_six, tmp_path):
+    split = split_dataset(signs_six, seed=3)
+    metrics = train_run("signs", signs_six, split, Settings(30, 64, 0.003, 3), tmp_path / "run", verbose=0)
+    run = tmp_path / "run"
+    assert {p.name for p in run.iterdir()} == RUN_FILES
+    history = history_of(run)
+    assert history["loss"][-1] < 0.7 * history["loss"][0]
+    assert metrics["test_accuracy"] > 0.5  # chance is 1/6
+    assert metrics["n_test"] == len(split.test)
+    assert set(metrics) >= {"test_accuracy", "test_loss", "per_class_accuracy", "confusion_matrix", "class_names",
+                            "n_test", "train_seconds"}
+    assert np.array(metrics["confusion_matrix"]).sum() == len(split.test)
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"] == "signs" and config["seed"] == 3
+    assert config["data"]["fingerprint"] == signs_six.fingerprint
+    assert config["hyperparameters"]["learning_rate"] == 0.003
+    assert config["split"]["n_test"] == len(split.test) and config["split"]["fractions"] == [0.7, 0.15, 0.15]
+    assert "keras" in config["versions"] and "tensorflow-cpu" in config["versions"]
+
+
+def test_a_reloaded_run_predicts_exactly_as_before(signs_six, tmp_path):
+    split = split_dataset(signs_six, seed=4)
+    train_run("signs", signs_six, split, Settings(3, 64, 0.001, 4), tmp_path / "run", verbose=0)
+    model = load_model(read_run(tmp_path / "run"))
+    again = load_model(read_run(tmp_path / "run"))
+    images = signs_six.x[split.test]
+    assert np.array_equal(probabilities(model, images), probabilities(again, images))
+    evaluation = evaluate_run(tmp_path / "run", signs_six)
+    stored = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert evaluation.metrics["accuracy"] == stored["test_accuracy"]
+    assert evaluation.metrics["confusion_matrix"] == stored["confusion_matrix"]
+    assert "test split" in evaluation.described
+
+
+def test_the_same_seed_gives_the_same_metrics(signs_six, tmp_path):
+    small = every_nth(signs_six, 2)
+    runs = []
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        split = split_dataset(small, seed)
+        runs.append(train_run("signs", small, split, Settings(4, 32, 0.003, seed), tmp_path / name, verbose=0))
+    assert runs[0]["test_loss"] == runs[1]["test_loss"]
+    assert runs[0]["confusion_matrix"] == runs[1]["confusion_matrix"]
+    assert runs[0]["test_loss"] != runs[2]["test_loss"]
+
+
+def test_happy_model_learns_smiles(monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNAPP_DATA", str(need_shared("smiles")))
+    smiles = every_nth(load_dataset("smiles"), 4)
+    split = split_dataset(smiles, seed=1)
+    metrics = train_run("happy", smiles, split, default_settings("happy", 1, epochs=2), tmp_path / "run", verbose=0)
+    history = history_of(tmp_path / "run")
+    assert history["loss"][-1] < history["loss"][0]
+    majority = np.bincount(smiles.y[split.test]).max() / len(split.test)
+    assert metrics["test_accuracy"] > majority + 0.05
+
+
+def test_happy_model_on_course_files_made_from_the_real_test_file(tmp_path):
+    real = load_course(need_shared("test_happy.h5"), "happy", "happy-house")
+    order = np.random.default_rng(0).permutation(150)
+    train, test = order[:110], order[110:]
+    write_course_file(tmp_path / "train_happy.h5", "train", real.x[train], real.y[train])
+    write_course_file(tmp_path / "test_happy.h5", "test", real.x[test], real.y[test])
+    dataset = load_dataset(str(tmp_path))
+    split = split_dataset(dataset, seed=1)
+    assert len(split.train) == 110 and np.array_equal(split.val, split.test)
+    metrics = train_run("happy", dataset, split, default_settings("happy", 1), tmp_path / "run", verbose=0)
+    history = history_of(tmp_path / "run")
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+    assert history["accuracy"][-1] > 0.9
+    assert metrics["n_test"] == 40 and metrics["test_accuracy"] > 0.6
+
+
+def test_train_and_evaluate_through_the_command(tmp_path):
+    data = need_shared("sign-language-digits")
+    env = {"CNNAPP_DATA": str(data)}
+    out = tmp_path / "runs" / "signs"
+    result = cnnapp("train", "signs", "--data", "sign-digits", "--classes", "0-2", "--epochs", "3", "--seed", "2",
+                    "--out", str(out), env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout and str(out) in result.stdout
+    assert {p.name for p in out.iterdir()} == RUN_FILES
+    assert [p.name for p in out.parent.iterdir()] == ["signs"]
+    result = cnnapp("evaluate", str(out), "--data", "sign-digits", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    evaluation = json.loads(result.stdout)
+    stored = json.loads((out / "metrics.json").read_text())
+    assert evaluation["accuracy"] == stored["test_accuracy"] and evaluation["n"] == stored["n_test"]
+    assert set(evaluation["per_class_accuracy"]) == {"0", "1", "2"}
