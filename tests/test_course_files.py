@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from cnnapp.data.course import convert_to_one_hot, load_happy_dataset, load_signs_dataset, read_course_file
 from cnnapp.data.datasets import load_course, load_dataset
 from cnnapp.errors import CnnappError
+
 from conftest import need_shared, random_course_arrays, write_course_file
 
 
@@ -30,6 +31,7 @@ def test_signs_loader_and_one_hot(tmp_path):
     write_course_file(tmp_path / "test_signs.h5", "test", *random_course_arrays(rng, 6, 6), classes)
     x_train, y_train, _, y_test, found = load_signs_dataset(tmp_path)
     assert found.tolist() == classes
+    assert x_train.shape == (18, 64, 64, 3) and y_test.shape == (1, 6)
     one_hot = convert_to_one_hot(y_train, 6).T
     assert one_hot.shape == (18, 6)
     assert (one_hot.argmax(axis=1) == y_train.ravel()).all()
@@ -90,7 +92,9 @@ def bad_files(tmp_path):
         f.create_dataset("test_set_y", data=y)
     cases.append(("wrong keys", path, "missing HDF5 dataset(s) test_set_x, list_classes"))
     cases.append(("float images", write_course_file(_at(tmp_path, "dtype"), "test", x.astype(float), y), "uint8"))
-    cases.append(("wrong image size", write_course_file(_at(tmp_path, "shape"), "test", x[:, :32], y), "(4, 32, 64, 3)"))
+    cases.append(
+        ("wrong image size", write_course_file(_at(tmp_path, "shape"), "test", x[:, :32], y), "(4, 32, 64, 3)")
+    )
     cases.append(("count mismatch", write_course_file(_at(tmp_path, "count"), "test", x, y[:3]), "4 images but"))
     cases.append(("label outside", write_course_file(_at(tmp_path, "label"), "test", x, y + 5), "not in list_classes"))
     text = _at(tmp_path, "text")

@@ -8,14 +8,24 @@ import pytest
 
 from cnnapp.data.datasets import load_course, load_dataset, select_classes
 from cnnapp.data.splits import split_dataset
-from cnnapp.training.fit import Settings, default_settings, train_run
 from cnnapp.training.evaluate import probabilities
+from cnnapp.training.fit import Settings, default_settings, train_run
 from cnnapp.training.reuse import evaluate_run, load_model
 from cnnapp.training.rundir import read_run
+
 from clirun import cnnapp
 from conftest import need_shared, write_course_file
 
-RUN_FILES = {"model.keras", "best.keras", "history.csv", "metrics.json", "config.json", "loss.png", "accuracy.png"}
+RUN_FILES = {
+    "model.keras",
+    "best.keras",
+    "last.keras",
+    "history.csv",
+    "metrics.json",
+    "config.json",
+    "loss.png",
+    "accuracy.png",
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +61,15 @@ def test_signs_model_learns_sign_digits(signs_six, tmp_path):
     assert history["loss"][-1] < 0.7 * history["loss"][0]
     assert metrics["test_accuracy"] > 0.5  # chance is 1/6
     assert metrics["n_test"] == len(split.test)
-    assert set(metrics) >= {"test_accuracy", "test_loss", "per_class_accuracy", "confusion_matrix", "class_names",
-                            "n_test", "train_seconds"}
+    assert set(metrics) >= {
+        "test_accuracy",
+        "test_loss",
+        "per_class_accuracy",
+        "confusion_matrix",
+        "class_names",
+        "n_test",
+        "train_seconds",
+    }
     assert np.array(metrics["confusion_matrix"]).sum() == len(split.test)
     config = json.loads((run / "config.json").read_text())
     assert config["model"] == "signs" and config["seed"] == 3
@@ -91,7 +108,7 @@ def test_happy_model_learns_smiles(monkeypatch, tmp_path):
     monkeypatch.setenv("CNNAPP_DATA", str(need_shared("smiles")))
     smiles = every_nth(load_dataset("smiles"), 4)
     split = split_dataset(smiles, seed=1)
-    metrics = train_run("happy", smiles, split, default_settings("happy", 1, epochs=2), tmp_path / "run", verbose=0)
+    metrics = train_run("happy", smiles, split, default_settings("happy", 1, epochs=4), tmp_path / "run", verbose=0)
     history = history_of(tmp_path / "run")
     assert history["loss"][-1] < history["loss"][0]
     majority = np.bincount(smiles.y[split.test]).max() / len(split.test)
@@ -118,8 +135,22 @@ def test_train_and_evaluate_through_the_command(tmp_path):
     data = need_shared("sign-language-digits")
     env = {"CNNAPP_DATA": str(data)}
     out = tmp_path / "runs" / "signs"
-    result = cnnapp("train", "signs", "--data", "sign-digits", "--classes", "0-2", "--epochs", "3", "--seed", "2",
-                    "--out", str(out), env=env, cwd=tmp_path)
+    result = cnnapp(
+        "train",
+        "signs",
+        "--data",
+        "sign-digits",
+        "--classes",
+        "0-2",
+        "--epochs",
+        "3",
+        "--seed",
+        "2",
+        "--out",
+        str(out),
+        env=env,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout and str(out) in result.stdout
     assert {p.name for p in out.iterdir()} == RUN_FILES

@@ -28,7 +28,7 @@ class App(click.Group):
         except CnnappError as error:
             click.echo(f"cnnapp: error: {error}", err=True)
             sys.exit(EXIT_BAD_INPUT)
-        except Exception as error:  # noqa: BLE001 - the last line of defence: one line, exit 1
+        except Exception as error:
             if os.environ.get("CNNAPP_DEBUG"):
                 traceback.print_exc()
             detail = str(error).splitlines()[0] if str(error) else ""

@@ -21,8 +21,13 @@ def demo_data() -> list[tuple[str, Dataset]]:
 
 
 @click.command()
-@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
-              help="Where the two run folders go (replaced on each demo).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("runs/demo"),
+    show_default=True,
+    help="Where the two run folders go (replaced on each demo).",
+)
 @click.option("--seed", type=int, default=1, show_default=True)
 def demo(out: Path, seed: int) -> None:
     """Check both architectures, train both models with the course protocol, evaluate, and tabulate.
@@ -46,13 +51,17 @@ def demo(out: Path, seed: int) -> None:
     for model, dataset in pairs:
         settings = default_settings(model, seed)
         split = split_dataset(dataset, seed)
-        click.echo(f"\n== {model} on {dataset.name} ({', '.join(dataset.class_names)}): "
-                   f"{settings.epochs} epochs, batch {settings.batch_size}, {split.described}")
+        click.echo(
+            f"\n== {model} on {dataset.name} ({', '.join(dataset.class_names)}): "
+            f"{settings.epochs} epochs, batch {settings.batch_size}, {split.described}"
+        )
         metrics = train_run(model, dataset, split, settings, out / model, progress_verbosity(), replace=True)
         rows.append((model, dataset.name, len(dataset.class_names), metrics))
     click.echo("\n| model | data | classes | test accuracy | test loss | test images | epochs | train time |")
     click.echo("|---|---|---|---|---|---|---|---|")
     for model, name, classes, m in rows:
-        click.echo(f"| {model} | {name} | {classes} | {m['test_accuracy']:.3f} | {m['test_loss']:.3f} | "
-                   f"{m['n_test']} | {m['epochs_run']} | {m['train_seconds']:.0f} s |")
+        click.echo(
+            f"| {model} | {name} | {classes} | {m['test_accuracy']:.3f} | {m['test_loss']:.3f} | "
+            f"{m['n_test']} | {m['epochs_run']} | {m['train_seconds']:.0f} s |"
+        )
     click.echo(f"\nruns: {out / 'signs'}, {out / 'happy'} (model.keras, metrics.json, loss.png, accuracy.png)")

@@ -8,6 +8,8 @@ import click
 
 from cnnapp.cli.app import keras_quietly, progress_verbosity
 from cnnapp.data.datasets import Dataset, load_dataset, parse_classes, select_classes
+from cnnapp.errors import CnnappError
+
 
 def chosen_data(name: str, classes: str | None) -> Dataset:
     """A dataset by name or path, restricted to --classes when given."""
@@ -81,20 +83,26 @@ def train(
     dataset = chosen_data(data_name, classes)
     out = out or default_out(model, data_name)
     if out.exists():
-        raise click.UsageError(f"{out}: already exists; choose another --out or remove it")
+        raise CnnappError(f"{out}: already exists; choose another --out or remove it")
     keras_quietly()
     from cnnapp.data.splits import split_dataset
+    from cnnapp.models.catalog import check_classes
     from cnnapp.training.fit import default_settings, train_run
 
+    check_classes(model, dataset.class_names)
     settings = default_settings(model, seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
     split = split_dataset(dataset, seed)
     if len(split.train) == 0:
-        raise click.UsageError(f"{dataset.source}: has no training images (only a test file)")
-    click.echo(f"training {model} on {dataset.name}: {len(split.train)} train, {len(split.val)} validation, "
-               f"{len(split.test)} test ({split.described})")
+        raise CnnappError(f"{dataset.source}: has no training images (only a test file)")
+    click.echo(
+        f"training {model} on {dataset.name}: {len(split.train)} train, {len(split.val)} validation, "
+        f"{len(split.test)} test ({split.described})"
+    )
     metrics = train_run(model, dataset, split, settings, out, progress_verbosity())
-    click.echo(f"test accuracy {metrics['test_accuracy']:.4f}, loss {metrics['test_loss']:.4f} "
-               f"on {metrics['n_test']} images, {metrics['train_seconds']:.0f} s")
+    click.echo(
+        f"test accuracy {metrics['test_accuracy']:.4f}, loss {metrics['test_loss']:.4f} "
+        f"on {metrics['n_test']} images, {metrics['train_seconds']:.0f} s"
+    )
     click.echo(f"run folder: {out}")
 
 

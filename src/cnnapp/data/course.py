@@ -27,9 +27,7 @@ def read_course_file(path: Path, part: str) -> tuple[np.ndarray, np.ndarray, np.
             keys = (f"{part}_set_x", f"{part}_set_y", "list_classes")
             missing = [k for k in keys if k not in f]
             if missing:
-                raise CnnappError(
-                    f"{path}: missing HDF5 dataset(s) {', '.join(missing)}; expected {', '.join(keys)}"
-                )
+                raise CnnappError(f"{path}: missing HDF5 dataset(s) {', '.join(missing)}; expected {', '.join(keys)}")
             x, y, classes = (f[k][()] for k in keys)
     except OSError as error:
         raise CnnappError(f"{path}: not a readable HDF5 file ({error})") from None

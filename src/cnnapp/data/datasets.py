@@ -76,7 +76,8 @@ class Dataset:
 
     def counts(self) -> dict[str, int]:
         """Images per class."""
-        return {name: int(n) for name, n in zip(self.class_names, np.bincount(self.y, minlength=len(self.class_names)))}
+        counts = np.bincount(self.y, minlength=len(self.class_names))
+        return {name: int(n) for name, n in zip(self.class_names, counts, strict=True)}
 
 
 def _file_digest(paths: list[Path]) -> str:
@@ -98,7 +99,12 @@ def load_course(folder: Path, prefix: str, name: str, labels: dict[str, str] | N
         x_train, y_train, train_classes = read_course_file(train_path, "train")
         if train_classes.tolist() != classes.tolist():
             raise CnnappError(f"{train_path}: list_classes differs from the one in {test_path}")
-        x, y, files, n_train = np.concatenate([x_train, x]), np.concatenate([y_train, y]), [train_path, test_path], len(x_train)
+        x, y, files, n_train = (
+            np.concatenate([x_train, x]),
+            np.concatenate([y_train, y]),
+            [train_path, test_path],
+            len(x_train),
+        )
     index = {value: i for i, value in enumerate(classes.tolist())}
     y = np.array([index[v] for v in y.tolist()], dtype=np.int64)
     stored = [c.decode() if isinstance(c, bytes) else str(c) for c in classes.tolist()]

@@ -81,4 +81,3 @@ def load_folder(root: Path, size: int = IMAGE_SIZE) -> tuple[np.ndarray, np.ndar
         _write_cache(cached, x, labels)
     relative = [f.relative_to(root).as_posix() for f in files]
     return x, labels, names, relative, fingerprint
-

@@ -25,23 +25,35 @@ class Split:
     seed: int | None = None
     fractions: tuple[float, float, float] | None = None
 
+    @property
+    def validates_on_test(self) -> bool:
+        """True when the validation images are the test images (the course files' protocol)."""
+        return np.array_equal(self.val, self.test)
+
 
 def split_dataset(dataset: Dataset, seed: int, fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> Split:
     """Course files keep their own train/test files (the test file also validates); folders are split by class."""
     if dataset.train is not None:
-        return Split(dataset.train, dataset.test, dataset.test, "course files: train file / test file (also validation)")
+        return Split(
+            dataset.train, dataset.test, dataset.test, "course files: train file / test file (also validation)"
+        )
     train_f, val_f, test_f = fractions
     if min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
         raise CnnappError(f"split {fractions}: three positive fractions summing to 1 are needed")
     everything = np.arange(len(dataset.y))
+    shares = "/".join(f"{round(f * 100)}" for f in fractions)
     try:
         train, rest = train_test_split(everything, train_size=train_f, stratify=dataset.y, random_state=seed)
         val, test = train_test_split(
             rest, test_size=test_f / (val_f + test_f), stratify=dataset.y[rest], random_state=seed
         )
-    except ValueError as error:
-        raise CnnappError(f"{dataset.source}: too few images per class for a stratified split ({error})") from None
-    shares = "/".join(f"{round(f * 100)}" for f in fractions)
+    except ValueError:
+        counts = dataset.counts()
+        smallest = min(counts, key=counts.get)
+        raise CnnappError(
+            f"{dataset.source}: too few images for a stratified {shares} split "
+            f"(class {smallest} has {counts[smallest]})"
+        ) from None
     described = f"stratified {shares} split, seed {seed}"
     return Split(np.sort(train), np.sort(val), np.sort(test), described, seed, tuple(fractions))
 

@@ -53,12 +53,17 @@ def recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
-def build_model(name: str, class_names: tuple[str, ...] | list[str]) -> keras.Model:
-    """A fresh, untrained model for these classes; refuses a binary model on data that is not binary."""
+def check_classes(name: str, class_names: tuple[str, ...] | list[str]) -> Recipe:
+    """The recipe of a model name, after checking it can take this many classes."""
     chosen = recipe(name)
     if chosen.binary and len(class_names) != 2:
         raise CnnappError(
             f"model {name} is binary but the data has {len(class_names)} classes ({', '.join(class_names)}); "
             "choose two with --classes"
         )
-    return chosen.build(len(class_names))
+    return chosen
+
+
+def build_model(name: str, class_names: tuple[str, ...] | list[str]) -> keras.Model:
+    """A fresh, untrained model for these classes; refuses a binary model on data that is not binary."""
+    return check_classes(name, class_names).build(len(class_names))

@@ -53,7 +53,7 @@ def comparator(actual: list[list], expected: list[list]) -> list[str]:
     problems = []
     if len(actual) != len(expected):
         problems.append(f"the model has {len(actual)} layers, expected {len(expected)}")
-    for i, (got, want) in enumerate(zip(actual, expected)):
+    for i, (got, want) in enumerate(zip(actual, expected, strict=False)):
         if got != want:
             problems.append(f"layer {i} ({want[0]}): expected {want}, got {got}")
     return problems

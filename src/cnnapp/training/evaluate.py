@@ -32,13 +32,12 @@ def metrics_of(probs: np.ndarray, labels: np.ndarray, class_names: list[str]) ->
     predicted = probs.argmax(axis=1)
     matrix = confusion_matrix(labels, predicted, labels=range(len(class_names)))
     per_class = {
-        name: (float(matrix[i, i] / matrix[i].sum()) if matrix[i].sum() else None)
-        for i, name in enumerate(class_names)
+        name: (float(matrix[i, i] / matrix[i].sum()) if matrix[i].sum() else None) for i, name in enumerate(class_names)
     }
     return {
         "accuracy": float((predicted == labels).mean()),
         "loss": loss_of(probs, labels),
-        "n": int(len(labels)),
+        "n": len(labels),
         "per_class_accuracy": per_class,
         "confusion_matrix": matrix.tolist(),
         "class_names": list(class_names),

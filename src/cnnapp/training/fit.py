@@ -1,10 +1,11 @@
 """Training a model by name on a dataset split, recorded as a complete run folder."""
 
 import platform
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -39,12 +40,16 @@ def default_settings(model: str, seed: int = 1, **overrides) -> Settings:
     return Settings(seed=seed, **values)
 
 
+def seed_everything(seed: int) -> None:
+    """Make weights, shuffling and TensorFlow's kernels repeatable for this seed."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
 def fit(
     model: keras.Model, binary: bool, dataset: Dataset, split: Split, settings: Settings, folder: Path, verbose: int
 ) -> dict[str, list[float]]:
-    """Compile and train model, validating every epoch; writes best.keras and history.csv into folder."""
-    keras.utils.set_random_seed(settings.seed)
-    tf.config.experimental.enable_op_determinism()
+    """Compile and train model, validating every epoch; writes best.keras, last.keras and history.csv."""
     classes = len(dataset.class_names)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=settings.learning_rate),
@@ -64,6 +69,7 @@ def fit(
         callbacks=callbacks,
         verbose=verbose,
     )
+    model.save(folder / "last.keras")
     return history.history
 
 
@@ -82,14 +88,21 @@ def train_run(
     verbose: int = 1,
     replace: bool = False,
 ) -> dict:
-    """Build, train and test a model; write the whole run folder at out atomically; return its metrics."""
+    """Build, train and test a model; write the whole run folder at out atomically; return its metrics.
+
+    The run's model.keras is the epoch with the lowest validation loss (best.keras), unless the validation
+    images are the test images: then it is the last epoch (last.keras), so the test set chooses nothing.
+    """
     chosen = recipe(model_name)
+    seed_everything(settings.seed)
     model = build_model(model_name, dataset.class_names)
     with writing_run(out, replace) as folder:
         start = time.perf_counter()
         history = fit(model, chosen.binary, dataset, split, settings, folder, verbose)
         seconds = time.perf_counter() - start
-        model.save(folder / "model.keras")
+        kept = "last" if split.validates_on_test else "best"
+        shutil.copyfile(folder / f"{kept}.keras", folder / "model.keras")
+        model = keras.models.load_model(folder / "model.keras")
         tested = metrics_of(probabilities(model, dataset.x[split.test]), dataset.y[split.test], dataset.class_names)
         metrics = {
             "test_accuracy": tested["accuracy"],
@@ -100,6 +113,7 @@ def train_run(
             "epochs_run": len(history["loss"]),
             "final": {k: v[-1] for k, v in history.items()},
             "best_epoch": int(np.argmin(history["val_loss"])) + 1,
+            "kept": kept,
         }
         write_json(folder / "metrics.json", metrics)
         write_json(folder / "config.json", config_of(model_name, model, dataset, split, settings))
@@ -135,6 +149,6 @@ def config_of(model_name: str, model: keras.Model, dataset: Dataset, split: Spli
         },
         "seed": settings.seed,
         "versions": versions(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": sys.argv,
     }

@@ -24,6 +24,7 @@ def writing_run(out: Path, replace: bool = False) -> Iterator[Path]:
         raise CnnappError(f"{out}: already exists; choose another --out or remove it")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
+    tmp.chmod(0o755)
     try:
         yield tmp
         if out.exists():
