@@ -48,11 +48,12 @@ def keras_quietly() -> None:
     os.dup2(devnull, 2)
     try:
         import keras  # noqa: F401
-        import tensorflow  # noqa: F401
+        import tensorflow
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+    tensorflow.get_logger().setLevel("ERROR")
 
 
 def progress_verbosity() -> int:

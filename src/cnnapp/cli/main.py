@@ -6,6 +6,7 @@ from cnnapp.cli.app import App
 from cnnapp.cli.data_cmds import data
 from cnnapp.cli.demo import demo
 from cnnapp.cli.model_cmds import evaluate, summary_cmd, train
+from cnnapp.cli.protocol_cmds import cv, seeds
 
 
 @click.group(cls=App, context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,7 +20,7 @@ def cli() -> None:
     """
 
 
-for command in (data, summary_cmd, train, evaluate, demo):
+for command in (data, summary_cmd, train, evaluate, demo, cv, seeds):
     cli.add_command(command)
 
 

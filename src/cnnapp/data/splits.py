@@ -58,7 +58,22 @@ def split_dataset(dataset: Dataset, seed: int, fractions: tuple[float, float, fl
     return Split(np.sort(train), np.sort(val), np.sort(test), described, seed, tuple(fractions))
 
 
-def stratified_folds(y: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train, test) index pairs of a seeded stratified k-fold split."""
+def fold_splits(dataset: Dataset, folds: int, seed: int, val_fraction: float = 0.15) -> list[Split]:
+    """Seeded stratified k-fold: each fold tests once; the rest is split again for validation.
+
+    Every image of the dataset takes part, whatever train/test files it came from.
+    """
+    counts = dataset.counts()
+    smallest = min(counts, key=counts.get)
+    if folds < 2 or counts[smallest] < folds:
+        raise CnnappError(
+            f"{dataset.source}: {folds} folds need at least {max(folds, 2)} images per class "
+            f"(class {smallest} has {counts[smallest]})"
+        )
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return list(splitter.split(np.zeros(len(y)), y))
+    splits = []
+    for number, (rest, test) in enumerate(splitter.split(np.zeros(len(dataset.y)), dataset.y), start=1):
+        train, val = train_test_split(rest, test_size=val_fraction, stratify=dataset.y[rest], random_state=seed)
+        described = f"fold {number} of {folds}, stratified, seed {seed}"
+        splits.append(Split(np.sort(train), np.sort(val), np.sort(test), described))
+    return splits
