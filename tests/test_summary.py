@@ -4,13 +4,9 @@ import keras
 from keras import layers
 
 from cnnapp.models.course import INPUT_SHAPE, convolutional_model, happy_model
-from cnnapp.models.summary import HAPPY_ROWS, SIGNS_ROWS, comparator, summary, verdict
+from cnnapp.models.summary import HAPPY_ROWS, SIGNS_ROWS, comparator, parameter_counts, summary, verdict
 
-
-def parameter_split(model: keras.Model) -> tuple[int, int]:
-    trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
-    frozen = sum(int(w.numpy().size) for w in model.non_trainable_weights)
-    return trainable, frozen
+from clirun import cnnapp
 
 
 def test_happy_model_matches_the_expected_rows():
@@ -23,14 +19,14 @@ def test_happy_model_matches_the_expected_rows():
 def test_happy_model_parameters():
     model = happy_model()
     assert model.count_params() == 37_633
-    assert parameter_split(model) == (37_569, 64)
+    assert parameter_counts(model) == (37_633, 37_569, 64)
 
 
 def test_signs_model_matches_the_expected_rows():
     model = convolutional_model(INPUT_SHAPE)
     assert summary(model) == SIGNS_ROWS
     assert model.count_params() == 1_310
-    assert parameter_split(model) == (1_310, 0)
+    assert parameter_counts(model) == (1_310, 1_310, 0)
     assert not isinstance(model, keras.Sequential)
 
 
@@ -56,3 +52,12 @@ def test_comparator_names_each_differing_layer():
 def test_dropout_rows_carry_the_rate():
     model = keras.Sequential([keras.Input((4,)), layers.Dropout(0.25)])
     assert summary(model) == [["Dropout", (None, 4), 0, 0.25]]
+
+
+def test_summary_command_prints_rows_counts_and_verdict():
+    result = cnnapp("summary", "happy")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[: len(HAPPY_ROWS)] == [str(row) for row in HAPPY_ROWS]
+    assert "37,633 parameters (37,569 trainable, 64 non-trainable)" in lines
+    assert lines[-1] == "All checks passed."

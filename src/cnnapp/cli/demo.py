@@ -43,7 +43,7 @@ def demo(out: Path, seed: int) -> None:
     from cnnapp.training.fit import default_settings, train_run
 
     for model, _ in pairs:
-        _, problems = architecture_check(model)
+        *_, problems = architecture_check(model)
         click.echo(f"architecture check, {model}: {verdict(problems)}")
         if problems:
             raise SystemExit(1)

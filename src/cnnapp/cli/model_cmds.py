@@ -17,15 +17,15 @@ def chosen_data(name: str, classes: str | None) -> Dataset:
     return select_classes(dataset, parse_classes(classes)) if classes else dataset
 
 
-def architecture_check(name: str) -> tuple[list[list], list[str]]:
-    """A model's rows and the comparator's differences from its expected rows (none expected: no check)."""
+def architecture_check(name: str):
+    """A model built by name, its rows, and the comparator's differences from its expected rows (if any)."""
     from cnnapp.models.catalog import build_model, recipe
     from cnnapp.models.summary import comparator, summary
 
     chosen = recipe(name)
-    classes = [str(i) for i in range(2 if chosen.binary else 6)]
-    rows = summary(build_model(name, classes))
-    return rows, comparator(rows, chosen.expected_rows) if chosen.expected_rows else []
+    model = build_model(name, [str(i) for i in range(2 if chosen.binary else 6)])
+    rows = summary(model)
+    return model, rows, comparator(rows, chosen.expected_rows) if chosen.expected_rows else []
 
 
 @click.command("summary")
@@ -38,13 +38,13 @@ def summary_cmd(model: str) -> None:
       cnnapp summary happy
     """
     keras_quietly()
-    from cnnapp.models.summary import verdict
+    from cnnapp.models.summary import parameter_counts, verdict
 
-    rows, problems = architecture_check(model)
+    built, rows, problems = architecture_check(model)
     for row in rows:
         click.echo(row)
-    total = sum(row[2] for row in rows)
-    click.echo(f"{total:,} parameters")
+    total, trainable, frozen = parameter_counts(built)
+    click.echo(f"{total:,} parameters ({trainable:,} trainable, {frozen:,} non-trainable)")
     click.echo(verdict(problems))
     if problems:
         raise SystemExit(1)

@@ -48,6 +48,13 @@ def summary(model: keras.Model) -> list[list]:
     return [layer_row(layer) for layer in model.layers]
 
 
+def parameter_counts(model: keras.Model) -> tuple[int, int, int]:
+    """Total, trainable and non-trainable parameter counts."""
+    trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
+    frozen = sum(int(w.numpy().size) for w in model.non_trainable_weights)
+    return trainable + frozen, trainable, frozen
+
+
 def comparator(actual: list[list], expected: list[list]) -> list[str]:
     """Every difference between two row lists, one sentence each; an empty list when they agree."""
     problems = []
