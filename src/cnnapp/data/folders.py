@@ -43,6 +43,20 @@ def fingerprint_files(root: Path, files: list[Path]) -> str:
     return digest.hexdigest()
 
 
+def content_fingerprint(root: Path, files: list[Path]) -> str:
+    """fingerprint_files, remembered in the cache against each file's size and modification time."""
+    digest = hashlib.sha256()
+    for path in files:
+        stat = path.stat()
+        digest.update(f"{path.relative_to(root).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    remembered = cache_dir() / f"stat-{digest.hexdigest()[:32]}.txt"
+    if remembered.is_file():
+        return remembered.read_text().strip()
+    fingerprint = fingerprint_files(root, files)
+    _write_atomically(remembered, lambda f: f.write(fingerprint.encode()))
+    return fingerprint
+
+
 def decode_files(files: list[Path], size: int = IMAGE_SIZE) -> np.ndarray:
     """Every file as one (n, size, size, 3) uint8 array, decoded on all cores."""
     images = np.empty((len(files), size, size, 3), dtype=np.uint8)
@@ -52,12 +66,12 @@ def decode_files(files: list[Path], size: int = IMAGE_SIZE) -> np.ndarray:
     return images
 
 
-def _write_cache(path: Path, x: np.ndarray, y: np.ndarray) -> None:
+def _write_atomically(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, x=x, y=y)
+            write(f)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -71,13 +85,13 @@ def load_folder(root: Path, size: int = IMAGE_SIZE) -> tuple[np.ndarray, np.ndar
     names = list(classes)
     files = [f for name in names for f in classes[name]]
     labels = np.array([i for i, name in enumerate(names) for _ in classes[name]], dtype=np.int64)
-    fingerprint = fingerprint_files(root, files)
+    fingerprint = content_fingerprint(root, files)
     cached = cache_dir() / f"folder-{fingerprint[:32]}-{size}-v{CACHE_VERSION}.npz"
     if cached.is_file():
         with np.load(cached) as arrays:
             x = arrays["x"]
     else:
         x = decode_files(files, size)
-        _write_cache(cached, x, labels)
+        _write_atomically(cached, lambda f: np.savez(f, x=x))
     relative = [f.relative_to(root).as_posix() for f in files]
     return x, labels, names, relative, fingerprint
