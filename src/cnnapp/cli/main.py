@@ -6,7 +6,9 @@ from cnnapp.cli.app import App
 from cnnapp.cli.data_cmds import data
 from cnnapp.cli.demo import demo
 from cnnapp.cli.model_cmds import evaluate, summary_cmd, train
+from cnnapp.cli.predict_cmds import export, predict
 from cnnapp.cli.protocol_cmds import cv, seeds
+from cnnapp.cli.report_cmds import report, runs, show
 
 
 @click.group(cls=App, context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,7 +22,7 @@ def cli() -> None:
     """
 
 
-for command in (data, summary_cmd, train, evaluate, demo, cv, seeds):
+for command in (data, summary_cmd, train, evaluate, demo, cv, seeds, export, predict, show, report, runs):
     cli.add_command(command)
 
 

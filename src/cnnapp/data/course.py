@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from cnnapp.errors import CnnappError
@@ -19,6 +18,8 @@ def read_course_file(path: Path, part: str) -> tuple[np.ndarray, np.ndarray, np.
 
     part is "train" or "test": the file holds `{part}_set_x`, `{part}_set_y` and `list_classes`.
     """
+    import h5py  # here, not at the top: commands that never read course files (predict) start faster without it
+
     path = Path(path)
     if not path.is_file():
         raise CnnappError(f"{path}: no such file")

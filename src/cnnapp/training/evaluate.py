@@ -5,12 +5,12 @@ import numpy as np
 from sklearn.metrics import confusion_matrix
 
 from cnnapp.data.images import scale
+from cnnapp.models.outputs import two_columns
 
 
 def probabilities(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Class probabilities (n, classes) for uint8 images; a binary model's single unit becomes two columns."""
-    out = model.predict(scale(images), batch_size=batch_size, verbose=0)
-    return np.concatenate([1.0 - out, out], axis=1) if out.shape[1] == 1 else out
+    return two_columns(model.predict(scale(images), batch_size=batch_size, verbose=0))
 
 
 def targets(labels: np.ndarray, classes: int, binary: bool) -> np.ndarray:

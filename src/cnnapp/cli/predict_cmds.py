@@ -1,0 +1,85 @@
+"""`cnnapp export` and `cnnapp predict`: a trained run put to use on new photos."""
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from cnnapp.cli.app import EXIT_BAD_INPUT, keras_quietly
+
+
+@click.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option(
+    "--format", "file_format", type=click.Choice(["onnx"]), default="onnx", show_default=True, help="The file written."
+)
+def export(run: Path, file_format: str) -> None:
+    """Write RUN's model as RUN/model.onnx, so that `cnnapp predict` runs it with ONNX Runtime, without TensorFlow.
+
+    The exported model is checked against the Keras model before it replaces any earlier model.onnx.
+
+    \b
+    Example:
+      cnnapp export runs/demo/signs
+    """
+    from cnnapp.training.rundir import read_run
+
+    read_run(run)
+    keras_quietly()
+    from cnnapp.inference.export import export_onnx
+
+    path, difference = export_onnx(run)
+    click.echo(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB), within {difference:.1e} of the Keras model")
+
+
+@click.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per photo and line, every class's probability.")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Photos decoded and run at once."
+)
+def predict(run: Path, paths: tuple[Path, ...], as_json: bool, batch_size: int) -> None:
+    """Say which class each photo shows, one line per photo: path, label and its probability, tab-separated.
+
+    PATHS are photos of any size (JPEG, PNG, BMP, GIF) or folders, searched recursively. RUN/model.onnx is used
+    with ONNX Runtime when `cnnapp export` has written it, else RUN/model.keras with Keras. Progress goes to stderr
+    when there are many photos.
+
+    A photo that cannot be read is reported on stderr, one line each, and the other photos are still answered.
+    Exit code: 0 when every photo was answered, 2 when any could not be read (or a folder held none).
+
+    \b
+    Example:
+      cnnapp predict runs/demo/signs hand.jpg more-hands/
+      cnnapp predict runs/demo/happy faces/ --json > answers.jsonl
+    """
+    from cnnapp.inference.photos import find_photos, read_photos
+    from cnnapp.inference.predictor import ONNX_FILE, load
+    from cnnapp.training.rundir import read_run
+
+    files, problems = find_photos(paths)
+    if files:
+        if not (read_run(run).path / ONNX_FILE).is_file():
+            keras_quietly()
+        predictor = load(run)
+        hidden = len(files) <= batch_size or sys.stdout.isatty()  # answers on a terminal are progress enough
+        with click.progressbar(
+            length=len(files), label=f"predicting {len(files)} photos", file=sys.stderr, hidden=hidden
+        ) as bar:
+            for start in range(0, len(files), batch_size):
+                batch = files[start : start + batch_size]
+                read, images, failed = read_photos(batch)
+                problems += failed
+                for path, prediction in zip(read, predictor.predict(images), strict=True):
+                    if as_json:
+                        click.echo(json.dumps({"path": str(path), **asdict(prediction)}))
+                    else:
+                        click.echo(f"{path}\t{prediction.label}\t{prediction.probability:.4f}")
+                bar.update(len(batch))
+    for problem in problems:
+        click.echo(f"cnnapp: error: {problem}", err=True)
+    if problems:
+        sys.exit(EXIT_BAD_INPUT)

@@ -1,0 +1,115 @@
+"""`cnnapp show`, `cnnapp report` and `cnnapp runs`: looking at data and at finished runs."""
+
+from pathlib import Path
+
+import click
+
+from cnnapp.cli.app import keras_quietly
+from cnnapp.data.datasets import load_dataset
+from cnnapp.errors import CnnappError
+from cnnapp.reports.listing import SORT_KEYS
+
+SHOW_COUNT = 8
+
+
+def show_out(name: str, what: str) -> Path:
+    """The default PNG name in the current folder, e.g. sign-digits-class-3.png."""
+    return Path(f"{Path(name).name}-{what}.png".replace(" ", "-"))
+
+
+@click.command()
+@click.argument("name")
+@click.option("--index", type=int, help="Show this one image large, with its label.")
+@click.option("--class", "class_name", help="Show images of this class only.")
+@click.option("--count", type=click.IntRange(min=1), help=f"Images of each class shown. Default: {SHOW_COUNT}.")
+@click.option("--out", type=click.Path(path_type=Path), help="The PNG to write. Default: NAME-WHAT.png here.")
+def show(name: str, index: int | None, class_name: str | None, count: int | None, out: Path | None) -> None:
+    """A dataset's images with their labels as a PNG: a sample of every class, one class, or one image.
+
+    NAME is a dataset name (see `cnnapp data list`) or a path. Each tile is titled with its index,
+    which --index takes.
+
+    \b
+    Example:
+      cnnapp show sign-digits --index 124
+      cnnapp show smiles --class smiling --count 30 --out smiling.png
+    """
+    if index is not None and (class_name is not None or count is not None):
+        raise CnnappError("--index shows one image; it does not go with --class or --count")
+    dataset = load_dataset(name)
+    from cnnapp.reports.figures import save_png
+    from cnnapp.reports.gallery import every_class, one_class, one_image
+
+    count = count or SHOW_COUNT
+    if index is not None:
+        figure, what = one_image(dataset, index), str(index)
+        label = dataset.class_names[dataset.y[index]]
+        click.echo(f"{dataset.name} #{index}: {label}")
+    elif class_name is not None:
+        figure, what = one_class(dataset, class_name, count), f"class-{class_name}"
+    else:
+        figure, what = every_class(dataset, count), "grid"
+    click.echo(f"image: {save_png(figure, out or show_out(name, what))}")
+
+
+@click.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--data", "data_name", help="A dataset name or path. Default: the data the run trained on.")
+@click.option("--out", type=click.Path(path_type=Path), help="The report folder. Default: RUN/report.")
+def report(run: Path, data_name: str | None, out: Path | None) -> None:
+    """A run's figures and one self-contained HTML page: configuration, curves, confusion matrix,
+    per-class scores, test photos with predictions, the most confident mistakes and the architecture.
+
+    The images are the run's own test images, found again from the data it trained on. With --data:
+    that data's test file for course files, the run's test split when the run trained on it, else all of it.
+
+    \b
+    Example:
+      cnnapp report runs/demo/signs
+      cnnapp report runs/demo/happy --data happy-house --out happy-house-report
+    """
+    from cnnapp.training.rundir import read_run
+
+    info = read_run(run)
+    try:
+        dataset = load_dataset(data_name or info.config["data"]["name"])
+    except CnnappError as error:
+        if data_name:
+            raise
+        raise CnnappError(f"{error} (the run's own data; point --data at it)") from None
+    keras_quietly()
+    from cnnapp.reports.report import write_report
+
+    page = write_report(info, dataset, out or run / "report")
+    click.echo(f"report: {page}")
+
+
+@click.command()
+@click.argument("folder", type=click.Path(path_type=Path), default=Path("runs"))
+@click.option(
+    "--sort",
+    "key",
+    type=click.Choice(list(SORT_KEYS)),
+    default="path",
+    show_default=True,
+)
+@click.option("--reverse", is_flag=True, help="Largest, latest or last in the alphabet first.")
+def runs(folder: Path, key: str, reverse: bool) -> None:
+    """The runs under FOLDER (default: runs), searched through its subfolders, as one table.
+
+    A run folder that cannot be read is named on stderr, one line each; the others are still listed.
+
+    \b
+    Example:
+      cnnapp runs runs --sort accuracy --reverse
+    """
+    from cnnapp.reports.listing import list_runs, run_table
+
+    rows, problems = list_runs(folder)
+    for problem in problems:
+        click.echo(f"cnnapp: skipped {problem}", err=True)
+    if not rows:
+        click.echo(f"{folder}: no runs found", err=True)
+        return
+    for line in run_table(sorted(rows, key=SORT_KEYS[key], reverse=reverse)):
+        click.echo(line)

@@ -1,0 +1,28 @@
+"""A run's exported model.onnx, run by ONNX Runtime alone: no TensorFlow, no Keras."""
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from cnnapp.data.images import scale
+from cnnapp.errors import CnnappError
+from cnnapp.models.outputs import two_columns
+
+
+class OnnxModel:
+    """An ONNX model that takes (n, 64, 64, 3) float32 pixels in [0, 1], as the Keras models do."""
+
+    def __init__(self, path: Path) -> None:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # ONNX Runtime raises its own exception types for unusable files
+            detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise CnnappError(f"{path}: cannot be loaded as an ONNX model ({detail})") from None
+        self.input_name = self.session.get_inputs()[0].name
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, classes) for uint8 images (n, 64, 64, 3)."""
+        return two_columns(self.session.run(None, {self.input_name: scale(images)})[0])

@@ -1,0 +1,216 @@
+"""The report as one HTML file: text escaped, figures embedded as data URIs, so it opens anywhere."""
+
+import base64
+from html import escape
+from pathlib import Path
+
+from cnnapp.training.rundir import RunInfo
+
+STYLE = """
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222;
+       max-width: 1100px; margin: 2em auto; padding: 0 1.5em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
+h3 { font-size: 1.05em; margin: 1.2em 0 0.4em; }
+p.lead { font-size: 1.1em; margin-top: 0; }
+p.note { background: #fff4e5; border-left: 4px solid #f0a020; padding: 0.5em 0.8em; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.7em; text-align: left; vertical-align: top; }
+th { background: #f4f6f8; font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+#confusion-table td.hit { background: #e3f2e1; font-weight: 600; }
+code { font-size: 0.92em; }
+figure { margin: 0.5em 0 1em; }
+img { max-width: 100%; height: auto; border: 1px solid #eee; }
+.pair { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
+.curves figure { flex: 1 1 45%; }
+"""
+
+
+def embedded(path: Path, alt: str) -> str:
+    """An <img> holding the PNG at path as a base64 data URI."""
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{escape(alt)}"></figure>'
+
+
+def text(value) -> str:
+    """A configuration value as escaped text: lists joined by commas, mappings as 'key: value; ...', None as a dash."""
+    if value is None:
+        return "&ndash;"
+    if isinstance(value, dict):
+        return escape("; ".join(f"{k}: {v}" for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return escape(", ".join(str(v) for v in value))
+    return escape(str(value))
+
+
+def key_values(pairs: list[tuple[str, object]], table_id: str) -> str:
+    """A two-column table of names and values."""
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{text(v)}</td></tr>" for k, v in pairs)
+    return f'<table id="{table_id}">{body}</table>'
+
+
+def table(header: list[str], rows: list[list[str]], numeric: set[int], table_id: str) -> str:
+    """A table of already escaped cells; columns in numeric are right-aligned."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row))
+        + "</tr>"
+        for row in rows
+    )
+    return f'<table id="{table_id}"><tr>{head}</tr>{body}</table>'
+
+
+def config_section(config: dict) -> str:
+    """Model, data, split, hyperparameters, seed and versions of the run."""
+    data, split = config["data"], config["split"]
+    counts = data.get("counts") or {}
+    classes = [f"{name} ({counts[name]})" if name in counts else name for name in data["class_names"]]
+    model = [("model", config["model"]), ("parameters", f"{config.get('parameters', 0):,}")]
+    data_rows = [
+        ("name", data.get("name")),
+        ("source", data.get("source")),
+        ("fingerprint", data.get("fingerprint")),
+        ("classes (images)", classes),
+    ]
+    split_rows = [
+        ("split", split.get("described")),
+        ("train / validation / test", f"{split.get('n_train')} / {split.get('n_val')} / {split.get('n_test')}"),
+    ]
+    other = [
+        ("seed", config.get("seed")),
+        ("initial weights", config.get("initial_weights")),
+        ("created", config.get("created")),
+        ("command", config.get("command")),
+    ]
+    return (
+        "<h2>Configuration</h2>"
+        + "<h3>Model</h3>"
+        + key_values(model, "model")
+        + "<h3>Data</h3>"
+        + key_values(data_rows, "data")
+        + "<h3>Split</h3>"
+        + key_values(split_rows, "split")
+        + "<h3>Hyperparameters</h3>"
+        + key_values(list(config.get("hyperparameters", {}).items()), "hyperparameters")
+        + "<h3>Run</h3>"
+        + key_values(other, "run")
+        + "<h3>Versions</h3>"
+        + key_values(list(config.get("versions", {}).items()), "versions")
+    )
+
+
+def results_section(run: RunInfo, described: str, metrics: dict) -> str:
+    """The headline figures here, the ones recorded at training time, and a note when they differ."""
+    stored = run.metrics
+    here = [
+        ("evaluated on", described),
+        ("accuracy", f"{metrics['accuracy']:.4f}"),
+        ("loss", f"{metrics['loss']:.4f}"),
+        ("images", metrics["n"]),
+    ]
+    trained = [
+        ("test accuracy", f"{stored['test_accuracy']:.4f}" if "test_accuracy" in stored else None),
+        ("test loss", f"{stored['test_loss']:.4f}" if "test_loss" in stored else None),
+        ("test images", stored.get("n_test")),
+        ("epochs run", stored.get("epochs_run")),
+        ("epoch with the lowest validation loss", stored.get("best_epoch")),
+        ("model kept", stored.get("kept")),
+        ("training time", f"{stored['train_seconds']:.1f} s" if "train_seconds" in stored else None),
+    ]
+    note = ""
+    if metrics["confusion_matrix"] != stored.get("confusion_matrix"):
+        note = (
+            '<p class="note">These are not the images the run was tested on when it was trained, so the figures '
+            "below differ from those in its metrics.json.</p>"
+        )
+    return (
+        "<h2>Results</h2>"
+        + note
+        + '<div class="pair"><div><h3>On these images</h3>'
+        + key_values(here, "results-here")
+        + "</div><div><h3>Recorded at training (metrics.json)</h3>"
+        + key_values(trained, "results-recorded")
+        + "</div></div>"
+    )
+
+
+def confusion_table(matrix: list[list[int]], class_names: list[str]) -> str:
+    """The confusion matrix as a table: one row per true class, one column per predicted class."""
+    rows = []
+    for i, (name, counts) in enumerate(zip(class_names, matrix, strict=True)):
+        cells = [f'<td class="num{" hit" if i == j else ""}">{n}</td>' for j, n in enumerate(counts)]
+        rows.append(f'<tr><th>{escape(name)}</th>{"".join(cells)}<td class="num">{sum(counts)}</td></tr>')
+    head = "".join(f"<th>{escape(name)}</th>" for name in class_names)
+    return f'<table id="confusion-table"><tr><th>true \\ predicted</th>{head}<th>total</th></tr>{"".join(rows)}</table>'
+
+
+def per_class_table(report: dict, class_names: list[str]) -> str:
+    """Precision, recall, F1 and image count per class, then the macro and weighted averages."""
+    rows = []
+    for name in [*class_names, "macro avg", "weighted avg"]:
+        scores = report[name]
+        cells = [f"{scores[k]:.3f}" for k in ("precision", "recall", "f1-score")]
+        rows.append([escape(name), *cells, str(int(scores["support"]))])
+    return table(["class", "precision", "recall", "F1", "images"], rows, {1, 2, 3, 4}, "per-class")
+
+
+def architecture_section(rows: list[list], totals: dict[str, int]) -> str:
+    """One row per layer (type, output shape, parameters, settings), then the parameter totals."""
+    cells = [
+        [str(i), escape(row[0]), escape(str(row[1])), f"{row[2]:,}", escape(", ".join(str(e) for e in row[3:]))]
+        for i, row in enumerate(rows)
+    ]
+    counts = [(f"{name} parameters", f"{n:,}") for name, n in totals.items()]
+    return (
+        "<h2>Architecture</h2>"
+        + table(["#", "layer", "output shape", "parameters", "settings"], cells, {0, 3}, "architecture")
+        + key_values(counts, "parameter-totals")
+    )
+
+
+def report_page(
+    run: RunInfo,
+    described: str,
+    metrics: dict,
+    per_class: dict,
+    rows: list[list],
+    totals: dict[str, int],
+    figures: dict[str, Path],
+) -> str:
+    """The whole report as an HTML document."""
+    config, names = run.config, run.class_names
+    title = f"{config['model']} on {config['data']['name']}"
+    mistakes = (
+        embedded(figures["mistakes"], "the most confident mistakes")
+        if "mistakes" in figures
+        else "<p>No mistakes on these images.</p>"
+    )
+    body = [
+        f"<h1>Run report: {escape(title)}</h1>",
+        f'<p class="lead">Run folder <code>{escape(str(run.path))}</code>: accuracy '
+        f"<strong>{metrics['accuracy']:.4f}</strong> on {metrics['n']} images ({escape(described)}).</p>",
+        results_section(run, described, metrics),
+        config_section(config),
+        '<h2>Training curves</h2><div class="pair curves">'
+        + embedded(figures["loss"], "loss per epoch, train and validation")
+        + embedded(figures["accuracy"], "accuracy per epoch, train and validation")
+        + "</div>",
+        '<h2>Confusion matrix</h2><div class="pair">'
+        + embedded(figures["confusion"], "confusion matrix")
+        + "<div>"
+        + confusion_table(metrics["confusion_matrix"], names)
+        + "</div></div>",
+        "<h2>Per-class precision, recall and F1</h2>" + per_class_table(per_class, names),
+        "<h2>Test photos and predictions</h2>"
+        + embedded(figures["predictions"], "test photos with true and predicted labels"),
+        "<h2>Most confident mistakes</h2>" + mistakes,
+        architecture_section(rows, totals),
+    ]
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}: cnnapp report</title><style>{STYLE}</style></head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )

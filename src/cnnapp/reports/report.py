@@ -1,0 +1,148 @@
+"""A run's report: figures and one self-contained HTML page about how it was trained and how it does."""
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+from sklearn.metrics import classification_report
+
+from cnnapp.data.datasets import Dataset
+from cnnapp.errors import CnnappError
+from cnnapp.models.summary import summary
+from cnnapp.reports.figures import Tile, confusion_figure, in_rows, save_png, tile_grid
+from cnnapp.reports.page import report_page
+from cnnapp.training.curves import plot_history
+from cnnapp.training.evaluate import metrics_of, probabilities
+from cnnapp.training.reuse import evaluation_images, load_model, matched
+from cnnapp.training.rundir import RunInfo, writing_run
+
+COLUMNS = 7
+"""Tiles a row in the report's grids: 1,040 pixels, the page's width."""
+SHOWN = 6 * COLUMNS
+"""Test photos in the predictions grid."""
+MISTAKES = 3 * COLUMNS
+"""Most confident mistakes shown."""
+
+
+@dataclass(frozen=True)
+class Tested:
+    """A run's model on some images: what it predicted and how it scores."""
+
+    images: np.ndarray  # (n, 64, 64, 3) uint8
+    labels: np.ndarray  # (n,) true class indices
+    probs: np.ndarray  # (n, classes)
+    class_names: list[str]
+    described: str
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.probs.argmax(axis=1)
+
+    def title(self, i: int) -> str:
+        """The true class, the predicted class and its probability, one a line."""
+        guess = self.predicted[i]
+        return (
+            f"true {self.class_names[self.labels[i]]}\npred {self.class_names[guess]}\np = {self.probs[i, guess]:.2f}"
+        )
+
+    def tile(self, i: int) -> Tile:
+        return Tile(self.images[i], self.title(i), bool(self.predicted[i] != self.labels[i]))
+
+
+def tested_on(run: RunInfo, model: keras.Model, dataset: Dataset) -> Tested:
+    """The model's predictions on the run's test images of the dataset (all its images if it is other data)."""
+    data = matched(run, dataset)
+    which, described = evaluation_images(run, data)
+    images = data.x[which]
+    return Tested(images, data.y[which], probabilities(model, images), run.class_names, f"{dataset.name}, {described}")
+
+
+def read_history(run: RunInfo) -> dict[str, list[float]]:
+    """The run's history.csv as metric name -> one value per epoch."""
+    path = run.path / "history.csv"
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        return {key: [float(row[key]) for row in rows] for key in rows[0] if key != "epoch"}
+    except (OSError, IndexError, KeyError, TypeError, ValueError) as error:
+        raise CnnappError(f"{path}: unreadable training history ({error})") from None
+
+
+def architecture(model: keras.Model) -> tuple[list[list], dict[str, int]]:
+    """The model's summary rows and its total, trainable and non-trainable parameter counts."""
+
+    def count(weights: list) -> int:
+        return int(sum(np.prod(w.shape) for w in weights))
+
+    totals = {
+        "total": model.count_params(),
+        "trainable": count(model.trainable_weights),
+        "non-trainable": count(model.non_trainable_weights),
+    }
+    return summary(model), totals
+
+
+def spread(n: int, count: int) -> np.ndarray:
+    """Up to count positions spaced evenly over range(n)."""
+    return np.unique(np.linspace(0, n - 1, min(n, count)).round().astype(int))
+
+
+def confident_mistakes(tested: Tested, count: int) -> np.ndarray:
+    """Positions of the wrong predictions made with the highest probability, most confident first."""
+    wrong = np.flatnonzero(tested.predicted != tested.labels)
+    confidence = tested.probs[wrong, tested.predicted[wrong]]
+    return wrong[np.argsort(-confidence, kind="stable")][:count]
+
+
+def draw_figures(run: RunInfo, tested: Tested, metrics: dict, folder: Path) -> dict[str, Path]:
+    """The report's PNGs in folder, by role: loss, accuracy, confusion, predictions and (if any) mistakes."""
+    title = f"{run.config['model']} on {run.config['data']['name']}"
+    loss, accuracy = plot_history(read_history(run), folder, title)
+    n = len(tested.labels)
+    figures = {"loss": loss, "accuracy": accuracy}
+    heading = f"{n} images (rows: true class, columns: predicted)"
+    figures["confusion"] = save_png(
+        confusion_figure(metrics["confusion_matrix"], tested.class_names, heading), folder / "confusion.png"
+    )
+    shown = spread(n, SHOWN)
+    wrong = int(np.count_nonzero(tested.predicted[shown] != tested.labels[shown]))
+    grid = tile_grid(
+        in_rows([tested.tile(i) for i in shown], COLUMNS),
+        f"{len(shown)} of the {n} images, evenly spaced: {wrong} wrong (red)",
+    )
+    figures["predictions"] = save_png(grid, folder / "predictions.png")
+    mistakes = confident_mistakes(tested, MISTAKES)
+    if len(mistakes):
+        total = int(np.count_nonzero(tested.predicted != tested.labels))
+        which = f"The {len(mistakes)} most confident of the {total}" if total > len(mistakes) else f"All {total}"
+        grid = tile_grid(
+            in_rows([tested.tile(i) for i in mistakes], COLUMNS), f"{which} mistakes, most confident first"
+        )
+        figures["mistakes"] = save_png(grid, folder / "mistakes.png")
+    return figures
+
+
+def write_report(run: RunInfo, dataset: Dataset, out: Path) -> Path:
+    """RUN's report folder at out (report.html and its PNGs), replacing an older report; returns the page's path."""
+    out = Path(out)
+    if out.exists() and not (out / "report.html").is_file():
+        raise CnnappError(f"{out}: exists and is not a report folder; choose another --out")
+    model = load_model(run)
+    tested = tested_on(run, model, dataset)
+    metrics = metrics_of(tested.probs, tested.labels, tested.class_names)
+    per_class = classification_report(
+        tested.labels,
+        tested.predicted,
+        labels=range(len(tested.class_names)),
+        target_names=tested.class_names,
+        output_dict=True,
+        zero_division=0,
+    )
+    rows, totals = architecture(model)
+    with writing_run(out, replace=True) as folder:
+        figures = draw_figures(run, tested, metrics, folder)
+        page = report_page(run, tested.described, metrics, per_class, rows, totals, figures)
+        (folder / "report.html").write_text(page, encoding="utf-8")
+    return out / "report.html"
