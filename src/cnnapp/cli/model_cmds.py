@@ -55,42 +55,84 @@ def default_out(model: str, data: str) -> Path:
     return Path("runs") / f"{model}-{Path(data).name}-{stamp}"
 
 
+TRAINING_OPTIONS = [
+    click.argument("model"),
+    click.option("--data", "data_name", required=True, help="A dataset name (see `cnnapp data list`) or a path."),
+    click.option("--classes", help="Classes to keep, e.g. 0-5 or 'not smiling,smiling'."),
+    click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's protocol."),
+    click.option("--batch-size", type=click.IntRange(min=1), help="Default: the model's protocol."),
+    click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Default: the model's."),
+    click.option(
+        "--augment/--no-augment",
+        default=None,
+        help="Random shifts, turns, zooms, flips and light changes in training. Default: the model's protocol.",
+    ),
+    click.option(
+        "--init-from",
+        type=click.Path(path_type=Path),
+        help="A run of the same model to start from: every layer whose shape matches, the classifier only if "
+        "its classes are these.",
+    ),
+    click.option("--out", type=click.Path(path_type=Path), help="Where to write. Default: under runs/, named by time."),
+]
+
+
+def training_options(command):
+    """The options every training command takes: model, data, classes, hyperparameters, start, output."""
+    for option in reversed(TRAINING_OPTIONS):
+        command = option(command)
+    return command
+
+
+def prepared(model: str, data_name: str, classes: str | None, out: Path, init_from: Path | None) -> Dataset:
+    """The chosen data, checked with the output folder and the starting run before Keras is imported."""
+    dataset = chosen_data(data_name, classes)
+    if out.exists():
+        raise CnnappError(f"{out}: already exists; choose another --out or remove it")
+    if init_from:
+        from cnnapp.training.rundir import read_run
+
+        read_run(init_from)
+    keras_quietly()
+    from cnnapp.models.catalog import check_classes
+
+    check_classes(model, dataset.class_names)
+    return dataset
+
+
+def settings_for(model: str, seed: int, options: dict):
+    """The model's protocol with the given options in place of its defaults."""
+    from cnnapp.training.fit import default_settings
+
+    init_from = options["init_from"]
+    return default_settings(
+        model,
+        seed,
+        epochs=options["epochs"],
+        batch_size=options["batch_size"],
+        learning_rate=options["learning_rate"],
+        augment=options["augment"],
+        init_from=str(init_from) if init_from else None,
+    )
+
+
 @click.command()
-@click.argument("model")
-@click.option("--data", "data_name", required=True, help="A dataset name (see `cnnapp data list`) or a path.")
-@click.option("--classes", help="Classes to keep, e.g. 0-5 or 'not smiling,smiling'.")
-@click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's protocol.")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Default: the model's protocol.")
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Default: 0.001 (Adam's).")
+@training_options
 @click.option("--seed", type=int, default=1, show_default=True, help="Seeds the split, the weights and the shuffling.")
-@click.option("--out", type=click.Path(path_type=Path), help="The run folder. Default: runs/MODEL-DATA-TIME.")
-def train(
-    model: str,
-    data_name: str,
-    classes: str | None,
-    epochs: int | None,
-    batch_size: int | None,
-    learning_rate: float | None,
-    seed: int,
-    out: Path | None,
-) -> None:
-    """Train MODEL (happy, signs) on a dataset and write a run folder.
+def train(model: str, data_name: str, classes: str | None, out: Path | None, seed: int, **options) -> None:
+    """Train MODEL (happy, signs, smile-net, sign-net) on a dataset and write a run folder.
 
     \b
     Example:
       cnnapp train signs --data sign-digits --classes 0-5 --epochs 20 --out runs/signs-20
+      cnnapp train smile-net --data smiles --out runs/smiles
     """
-    dataset = chosen_data(data_name, classes)
     out = out or default_out(model, data_name)
-    if out.exists():
-        raise CnnappError(f"{out}: already exists; choose another --out or remove it")
-    keras_quietly()
+    dataset = prepared(model, data_name, classes, out, options["init_from"])
     from cnnapp.data.splits import split_dataset
-    from cnnapp.models.catalog import check_classes
-    from cnnapp.training.fit import default_settings, train_run
+    from cnnapp.training.fit import train_run
 
-    check_classes(model, dataset.class_names)
-    settings = default_settings(model, seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
+    settings = settings_for(model, seed, options)
     split = split_dataset(dataset, seed)
     if len(split.train) == 0:
         raise CnnappError(f"{dataset.source}: has no training images (only a test file)")

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 import keras
 
 from cnnapp.errors import CnnappError
+from cnnapp.models.augment import augmented
 from cnnapp.models.course import INPUT_SHAPE, convolutional_model, happy_model
+from cnnapp.models.nets import sign_net, smile_net
 from cnnapp.models.summary import HAPPY_ROWS, SIGNS_ROWS
 
 
@@ -20,7 +22,10 @@ class Recipe:
     binary: bool  # one sigmoid unit for two classes, else one softmax unit per class
     batch_size: int
     epochs: int
+    augmentation: str  # the kind of random changes it trains with when augmenting (see models/augment.py)
+    augment: bool = False  # whether it augments unless told
     learning_rate: float = 0.001  # Adam's default
+    schedule: str = "constant"  # or "cosine": the learning rate decays to zero over the epochs
     expected_rows: list | None = None  # the course's architecture check, for the course models
 
 
@@ -32,6 +37,7 @@ RECIPES = {
         binary=True,
         batch_size=16,
         epochs=10,
+        augmentation="faces",
         expected_rows=HAPPY_ROWS,
     ),
     "signs": Recipe(
@@ -41,7 +47,31 @@ RECIPES = {
         binary=False,
         batch_size=64,
         epochs=100,
+        augmentation="hands",
         expected_rows=SIGNS_ROWS,
+    ),
+    "smile-net": Recipe(
+        "smile-net",
+        "four conv blocks with batch normalisation, global average pooling: binary, trained with face augmentation",
+        lambda classes: smile_net(),
+        binary=True,
+        batch_size=64,
+        epochs=10,
+        augmentation="faces",
+        augment=True,
+        schedule="cosine",
+    ),
+    "sign-net": Recipe(
+        "sign-net",
+        "four conv blocks with batch normalisation, global average pooling: one unit per class, "
+        "trained with hand augmentation",
+        sign_net,
+        binary=False,
+        batch_size=32,
+        epochs=40,
+        augmentation="hands",
+        augment=True,
+        schedule="cosine",
     ),
 }
 
@@ -64,6 +94,9 @@ def check_classes(name: str, class_names: tuple[str, ...] | list[str]) -> Recipe
     return chosen
 
 
-def build_model(name: str, class_names: tuple[str, ...] | list[str]) -> keras.Model:
-    """A fresh, untrained model for these classes; refuses a binary model on data that is not binary."""
-    return check_classes(name, class_names).build(len(class_names))
+def build_model(name: str, class_names: tuple[str, ...] | list[str], augment: bool = False) -> keras.Model:
+    """A fresh, untrained model for these classes, behind its recipe's augmentation if asked;
+    refuses a binary model on data that is not binary."""
+    chosen = check_classes(name, class_names)
+    model = chosen.build(len(class_names))
+    return augmented(model, chosen.augmentation) if augment else model

@@ -10,7 +10,7 @@ from sklearn.metrics import classification_report
 
 from cnnapp.data.datasets import Dataset
 from cnnapp.errors import CnnappError
-from cnnapp.models.summary import summary
+from cnnapp.models.summary import parameter_counts, summary
 from cnnapp.reports.figures import Tile, confusion_figure, in_rows, save_png, tile_grid
 from cnnapp.reports.page import report_page
 from cnnapp.training.curves import plot_history
@@ -72,16 +72,8 @@ def read_history(run: RunInfo) -> dict[str, list[float]]:
 
 def architecture(model: keras.Model) -> tuple[list[list], dict[str, int]]:
     """The model's summary rows and its total, trainable and non-trainable parameter counts."""
-
-    def count(weights: list) -> int:
-        return int(sum(np.prod(w.shape) for w in weights))
-
-    totals = {
-        "total": model.count_params(),
-        "trainable": count(model.trainable_weights),
-        "non-trainable": count(model.non_trainable_weights),
-    }
-    return summary(model), totals
+    total, trainable, frozen = parameter_counts(model)
+    return summary(model), {"total": total, "trainable": trainable, "non-trainable": frozen}
 
 
 def spread(n: int, count: int) -> np.ndarray:

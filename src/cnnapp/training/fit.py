@@ -1,7 +1,7 @@
 """Training a model by name on a dataset split, recorded as a complete run folder."""
 
+import math
 import platform
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -16,10 +16,13 @@ import tensorflow as tf
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.images import scale
 from cnnapp.data.splits import Split
+from cnnapp.errors import CnnappError
+from cnnapp.models.augment import without_augmentation
 from cnnapp.models.catalog import build_model, recipe
 from cnnapp.training.curves import plot_history
 from cnnapp.training.evaluate import metrics_of, probabilities, targets
-from cnnapp.training.rundir import write_json, writing_run
+from cnnapp.training.reuse import load_model
+from cnnapp.training.rundir import read_run, write_json, writing_run
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,21 @@ class Settings:
     batch_size: int
     learning_rate: float
     seed: int
+    augment: bool = False  # train behind the recipe's random augmentation layers
+    schedule: str = "constant"  # or "cosine": the learning rate decays to zero over the epochs
+    init_from: str | None = None  # a run folder whose weights the model starts from
 
 
 def default_settings(model: str, seed: int = 1, **overrides) -> Settings:
     """The model's own protocol, with any given value (not None) taking its place."""
     chosen = recipe(model)
-    values = {"epochs": chosen.epochs, "batch_size": chosen.batch_size, "learning_rate": chosen.learning_rate}
+    values = {
+        "epochs": chosen.epochs,
+        "batch_size": chosen.batch_size,
+        "learning_rate": chosen.learning_rate,
+        "augment": chosen.augment,
+        "schedule": chosen.schedule,
+    }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(seed=seed, **values)
 
@@ -51,8 +63,12 @@ def fit(
 ) -> dict[str, list[float]]:
     """Compile and train model, validating every epoch; writes best.keras, last.keras and history.csv."""
     classes = len(dataset.class_names)
+    learning_rate = settings.learning_rate
+    if settings.schedule == "cosine":
+        steps = settings.epochs * math.ceil(len(split.train) / settings.batch_size)
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=settings.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss="binary_crossentropy" if binary else "categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -71,6 +87,36 @@ def fit(
     )
     model.save(folder / "last.keras")
     return history.history
+
+
+def load_matching_weights(
+    model: keras.Model, run_dir: str, model_name: str, class_names: tuple[str, ...] | list[str]
+) -> dict:
+    """Start model from a run's trained weights, layer by layer, wherever the shapes match; the classifier
+    (the last layer with weights) keeps its fresh weights unless the run's classes are these classes.
+
+    Returns what was loaded, for the run's config.
+    """
+    run = read_run(run_dir)
+    if run.config["model"] != model_name:
+        raise CnnappError(f"{run_dir}: a run of model {run.config['model']}, not {model_name}")
+    source, target = load_model(run), without_augmentation(model)
+    pairs = [(old, new) for old, new in zip(source.layers, target.layers, strict=False) if new.weights]
+    if run.class_names != list(class_names):
+        pairs = pairs[:-1]
+    loaded = 0
+    for old, new in pairs:
+        if [w.shape for w in old.weights] == [w.shape for w in new.weights]:
+            new.set_weights(old.get_weights())
+            loaded += 1
+    return {
+        "run": str(run_dir),
+        "model": run.config["model"],
+        "data": run.config["data"]["name"],
+        "class_names": run.class_names,
+        "layers_loaded": loaded,
+        "layers_with_weights": sum(1 for layer in target.layers if layer.weights),
+    }
 
 
 def versions() -> dict[str, str]:
@@ -95,14 +141,17 @@ def train_run(
     """
     chosen = recipe(model_name)
     seed_everything(settings.seed)
-    model = build_model(model_name, dataset.class_names)
+    model = build_model(model_name, dataset.class_names, settings.augment)
+    initial = None
+    if settings.init_from:
+        initial = load_matching_weights(model, settings.init_from, model_name, dataset.class_names)
     with writing_run(out, replace) as folder:
         start = time.perf_counter()
         history = fit(model, chosen.binary, dataset, split, settings, folder, verbose)
         seconds = time.perf_counter() - start
         kept = "last" if split.validates_on_test else "best"
-        shutil.copyfile(folder / f"{kept}.keras", folder / "model.keras")
-        model = keras.models.load_model(folder / "model.keras")
+        model = without_augmentation(keras.models.load_model(folder / f"{kept}.keras"))
+        model.save(folder / "model.keras")
         tested = metrics_of(probabilities(model, dataset.x[split.test]), dataset.y[split.test], dataset.class_names)
         metrics = {
             "test_accuracy": tested["accuracy"],
@@ -116,13 +165,15 @@ def train_run(
             "kept": kept,
         }
         write_json(folder / "metrics.json", metrics)
-        write_json(folder / "config.json", config_of(model_name, model, dataset, split, settings))
+        write_json(folder / "config.json", config_of(model_name, model, dataset, split, settings, initial))
         plot_history(history, folder, f"{model_name} on {dataset.name}")
     return metrics
 
 
-def config_of(model_name: str, model: keras.Model, dataset: Dataset, split: Split, settings: Settings) -> dict:
-    """Everything needed to run a training again."""
+def config_of(
+    model_name: str, model: keras.Model, dataset: Dataset, split: Split, settings: Settings, initial: dict | None
+) -> dict:
+    """Everything needed to run a training again; initial says where the starting weights came from, if a run."""
     binary = recipe(model_name).binary
     return {
         "model": model_name,
@@ -147,6 +198,7 @@ def config_of(model_name: str, model: keras.Model, dataset: Dataset, split: Spli
             "optimizer": "adam",
             "loss": "binary_crossentropy" if binary else "categorical_crossentropy",
         },
+        "initial_weights": initial,
         "seed": settings.seed,
         "versions": versions(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
