@@ -1,6 +1,7 @@
 """Shared fixtures: the real data in ../shared/datasets and course-schema HDF5 files written here."""
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
@@ -50,3 +51,15 @@ def _quiet_tensorflow(monkeypatch):
 @pytest.fixture(scope="session")
 def shared() -> Path:
     return SHARED
+
+
+def every_nth(dataset, n: int):
+    """A smaller dataset: every nth image, so every class keeps its share."""
+    keep = np.arange(0, len(dataset.y), n)
+    return replace(dataset, x=dataset.x[keep], y=dataset.y[keep], paths=None)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch

@@ -18,15 +18,9 @@ from cnnapp.training.reuse import load_model
 from cnnapp.training.rundir import read_run
 
 from clirun import assert_one_line_error, cnnapp
-from conftest import need_shared
+from conftest import every_nth, need_shared
 
 NEW_MODELS = ("smile-net", "sign-net")
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +32,6 @@ def sign_digits(monkeypatch_module):
 @pytest.fixture(scope="module")
 def signs_six(sign_digits):
     return select_classes(sign_digits, [str(i) for i in range(6)])
-
-
-def every_nth(dataset, n):
-    keep = np.arange(0, len(dataset.y), n)
-    return replace(dataset, x=dataset.x[keep], y=dataset.y[keep], paths=None)
 
 
 def first_losses(run_dir):

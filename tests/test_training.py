@@ -1,7 +1,6 @@
 """Short real trainings on each real dataset: learning happens, runs are complete, reloads and seeds agree."""
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from cnnapp.training.reuse import evaluate_run, load_model
 from cnnapp.training.rundir import read_run
 
 from clirun import cnnapp
-from conftest import need_shared, write_course_file
+from conftest import every_nth, need_shared, write_course_file
 
 RUN_FILES = {
     "model.keras",
@@ -32,18 +31,6 @@ RUN_FILES = {
 def signs_six(monkeypatch_module):
     monkeypatch_module.setenv("CNNAPP_DATA", str(need_shared("sign-language-digits")))
     return select_classes(load_dataset("sign-digits"), [str(i) for i in range(6)])
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
-
-
-def every_nth(dataset, n):
-    """A smaller dataset: every nth image, so all classes keep their share."""
-    keep = np.arange(0, len(dataset.y), n)
-    return replace(dataset, x=dataset.x[keep], y=dataset.y[keep], paths=None)
 
 
 def history_of(run_dir):
