@@ -45,7 +45,7 @@ def cv(model, data_name, classes, out, folds, seed, **options) -> None:
     \b
     Example:
       cnnapp cv happy --data happy-house --folds 5
-      cnnapp cv smile-net --data happy-house --init-from runs/smiles --learning-rate 0.0003
+      cnnapp cv smile-net --data happy-house --init-from runs/smiles --epochs 40 --batch-size 16
     """
     out = out or group_out("cv", model, data_name)
     dataset = prepared(model, data_name, classes, out, options["init_from"])
