@@ -1,13 +1,12 @@
 """Datasets by name or path: the course's HDF5 pairs and image folders, as one Dataset type."""
 
-import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from cnnapp.data.course import COURSE_FILES, read_course_file
-from cnnapp.data.folders import load_folder
+from cnnapp.data.folders import fingerprint_files, load_folder
 from cnnapp.errors import CnnappError
 from cnnapp.settings import data_dir
 
@@ -80,13 +79,6 @@ class Dataset:
         return {name: int(n) for name, n in zip(self.class_names, counts, strict=True)}
 
 
-def _file_digest(paths: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
 def load_course(folder: Path, prefix: str, name: str, labels: dict[str, str] | None = None) -> Dataset:
     """A course pair from folder: the train file if present and the test file, which must be there."""
     train_name, test_name = COURSE_FILES[prefix]
@@ -114,7 +106,7 @@ def load_course(folder: Path, prefix: str, name: str, labels: dict[str, str] | N
         class_names=tuple((labels or {}).get(c, c) for c in stored),
         x=x,
         y=y,
-        fingerprint=_file_digest(files),
+        fingerprint=fingerprint_files(folder, files),
         train=np.arange(n_train),
         test=np.arange(n_train, len(x)),
     )
