@@ -73,20 +73,32 @@ TRAINING_OPTIONS = [
         help="A run of the same model to start from: every layer whose shape matches, the classifier only if "
         "its classes are these.",
     ),
+    click.option(
+        "--groups",
+        metavar="PATTERN",
+        help="Keep groups of photos (e.g. one person's) on one side of every split: photos whose file names give "
+        r"the same first (...) of this regular expression are one group, e.g. 'IMG_(\d+)\d' for sign-digits.",
+    ),
     click.option("--out", type=click.Path(path_type=Path), help="Where to write. Default: under runs/, named by time."),
 ]
 
 
 def training_options(command):
-    """The options every training command takes: model, data, classes, hyperparameters, start, output."""
+    """The options every training command takes: model, data, classes, hyperparameters, start, groups, output."""
     for option in reversed(TRAINING_OPTIONS):
         command = option(command)
     return command
 
 
-def prepared(model: str, data_name: str, classes: str | None, out: Path, init_from: Path | None) -> Dataset:
-    """The chosen data, checked with the output folder and the starting run before Keras is imported."""
+def prepared(
+    model: str, data_name: str, classes: str | None, groups: str | None, out: Path, init_from: Path | None
+) -> Dataset:
+    """The chosen data, checked with its groups, the output folder and the starting run before Keras is imported."""
     dataset = chosen_data(data_name, classes)
+    if groups:
+        from cnnapp.data.splits import group_ids
+
+        group_ids(dataset, groups)
     if out.exists():
         raise CnnappError(f"{out}: already exists; choose another --out or remove it")
     if init_from:
@@ -119,21 +131,24 @@ def settings_for(model: str, seed: int, options: dict):
 @click.command()
 @training_options
 @click.option("--seed", type=int, default=1, show_default=True, help="Seeds the split, the weights and the shuffling.")
-def train(model: str, data_name: str, classes: str | None, out: Path | None, seed: int, **options) -> None:
-    """Train MODEL (happy, signs, smile-net, sign-net) on a dataset and write a run folder.
+def train(
+    model: str, data_name: str, classes: str | None, groups: str | None, out: Path | None, seed: int, **options
+) -> None:
+    r"""Train MODEL (happy, signs, smile-net, sign-net) on a dataset and write a run folder.
 
     \b
     Example:
       cnnapp train signs --data sign-digits --classes 0-5 --epochs 20 --out runs/signs-20
       cnnapp train smile-net --data smiles --out runs/smiles
+      cnnapp train sign-net --data sign-digits --classes 0-5 --groups 'IMG_(\d+)\d'
     """
     out = out or default_out(model, data_name)
-    dataset = prepared(model, data_name, classes, out, options["init_from"])
+    dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
     from cnnapp.data.splits import split_dataset
     from cnnapp.training.fit import train_run
 
     settings = settings_for(model, seed, options)
-    split = split_dataset(dataset, seed)
+    split = split_dataset(dataset, seed, groups=groups)
     if len(split.train) == 0:
         raise CnnappError(f"{dataset.source}: has no training images (only a test file)")
     click.echo(

@@ -32,27 +32,36 @@ def print_summary(summary: dict, out: Path) -> None:
     click.echo(f"runs and summary.json: {out}")
 
 
+def seed_list(text: str) -> list[int]:
+    """'1-3' -> [1, 2, 3]; '1,5,9' -> [1, 5, 9]."""
+    chosen = parse_classes(text)
+    if not all(s.lstrip("-").isdigit() for s in chosen):
+        raise CnnappError(f"--seeds {text}: seeds are whole numbers, e.g. 1-3 or 1,5,9")
+    return [int(s) for s in chosen]
+
+
 @click.command()
 @training_options
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True, help="Seeds the folds, the weights and the shuffling.")
-def cv(model, data_name, classes, out, folds, seed, **options) -> None:
-    """Stratified k-fold cross-validation of MODEL on a dataset: one run per fold, then mean ± std.
+@click.option("--seeds", "seed_text", default="1", show_default=True, help="One k-fold per seed, e.g. 1-3.")
+def cv(model, data_name, classes, groups, out, folds, seed_text, **options) -> None:
+    """Stratified k-fold cross-validation of MODEL on a dataset: one run per fold (and seed), then mean ± std.
 
     Every image takes part (a course pair's train and test files alike); in each fold, 15% of the
     training part is held back for validation.
 
     \b
     Example:
-      cnnapp cv happy --data happy-house --folds 5
+      cnnapp cv happy --data happy-house --folds 5 --seeds 1-3
       cnnapp cv smile-net --data happy-house --init-from runs/smiles --epochs 40 --batch-size 16
     """
+    numbers = seed_list(seed_text)
     out = out or group_out("cv", model, data_name)
-    dataset = prepared(model, data_name, classes, out, options["init_from"])
+    dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
     from cnnapp.training.protocols import cross_validation_plan, run_group
 
-    plan = cross_validation_plan(dataset, folds, settings_for(model, seed, options))
-    protocol = {"kind": "cross-validation", "folds": folds, "seed": seed}
+    plan = cross_validation_plan(dataset, folds, numbers, lambda seed: settings_for(model, seed, options), groups)
+    protocol = {"kind": "cross-validation", "folds": folds, "seeds": numbers, "groups": groups}
     summary = run_group(model, dataset, plan, out, protocol, progress_verbosity(), print_member)
     print_summary(summary, out)
 
@@ -60,22 +69,19 @@ def cv(model, data_name, classes, out, folds, seed, **options) -> None:
 @click.command()
 @training_options
 @click.option("--seeds", "seed_text", default="1-3", show_default=True, help="Seeds, e.g. 1-3 or 1,5,9.")
-def seeds(model, data_name, classes, out, seed_text, **options) -> None:
+def seeds(model, data_name, classes, groups, out, seed_text, **options) -> None:
     """Train MODEL once per seed on the held-out protocol (each seed its own split), then mean ± std.
 
     \b
     Example:
       cnnapp seeds signs --data sign-digits --classes 0-5 --seeds 1-3
     """
-    chosen = parse_classes(seed_text)
-    if not all(s.lstrip("-").isdigit() for s in chosen):
-        raise CnnappError(f"--seeds {seed_text}: seeds are whole numbers, e.g. 1-3 or 1,5,9")
+    numbers = seed_list(seed_text)
     out = out or group_out("seeds", model, data_name)
-    dataset = prepared(model, data_name, classes, out, options["init_from"])
+    dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
     from cnnapp.training.protocols import run_group, seeds_plan
 
-    numbers = [int(s) for s in chosen]
-    plan = seeds_plan(dataset, numbers, lambda seed: settings_for(model, seed, options))
-    protocol = {"kind": "seeds", "seeds": numbers}
+    plan = seeds_plan(dataset, numbers, lambda seed: settings_for(model, seed, options), groups)
+    protocol = {"kind": "seeds", "seeds": numbers, "groups": groups}
     summary = run_group(model, dataset, plan, out, protocol, progress_verbosity(), print_member)
     print_summary(summary, out)

@@ -1,9 +1,11 @@
-"""Seeded, stratified train / validation / test splits and k folds."""
+"""Seeded, stratified train / validation / test splits and k folds, optionally keeping groups whole."""
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, StratifiedKFold, train_test_split
 
 from cnnapp.data.datasets import Dataset
 from cnnapp.errors import CnnappError
@@ -15,7 +17,8 @@ DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
 class Split:
     """Index arrays into a Dataset; `described` says where each part came from.
 
-    seed and fractions are None for course files, whose split is their own two files.
+    seed and fractions are None for course files, whose split is their own two files; groups is the
+    file-name pattern that kept each group of photos on one side, if any.
     """
 
     train: np.ndarray
@@ -24,6 +27,7 @@ class Split:
     described: str
     seed: int | None = None
     fractions: tuple[float, float, float] | None = None
+    groups: str | None = None
 
     @property
     def validates_on_test(self) -> bool:
@@ -31,8 +35,46 @@ class Split:
         return np.array_equal(self.val, self.test)
 
 
-def split_dataset(dataset: Dataset, seed: int, fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> Split:
-    """Course files keep their own train/test files (the test file also validates); folders are split by class."""
+def group_ids(dataset: Dataset, pattern: str) -> np.ndarray:
+    """Each image's group number: photos whose file names give the same first capture of pattern
+    (the whole match when it has no parentheses) are one group, e.g. one person's photos."""
+    if dataset.paths is None:
+        raise CnnappError(f"{dataset.source}: --groups needs an image folder (course files have no file names)")
+    try:
+        compiled = re.compile(pattern)
+    except re.error as error:
+        raise CnnappError(f"--groups {pattern}: not a regular expression ({error})") from None
+    names = []
+    for path in dataset.paths:
+        found = compiled.search(Path(path).name)
+        if not found:
+            raise CnnappError(f"{path}: its name does not match --groups {pattern}")
+        names.append(found.group(1) if compiled.groups else found.group(0))
+    return np.unique(names, return_inverse=True)[1]
+
+
+def _enough_groups(dataset: Dataset, pattern: str, ids: np.ndarray, needed: int) -> None:
+    found = len(np.unique(ids))
+    if found < needed:
+        raise CnnappError(f"{dataset.source}: --groups {pattern} finds {found} groups; this split needs {needed}")
+
+
+def _by_group(indices: np.ndarray, ids: np.ndarray, first_share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """indices in two parts with no group in both; the first holds about first_share of the groups."""
+    splitter = GroupShuffleSplit(n_splits=1, train_size=first_share, random_state=seed)
+    first, second = next(splitter.split(indices, groups=ids[indices]))
+    return indices[first], indices[second]
+
+
+def split_dataset(
+    dataset: Dataset,
+    seed: int,
+    fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
+    groups: str | None = None,
+) -> Split:
+    """Course files keep their own train/test files (the test file also validates); folders are split by
+    class, or by group when a groups pattern is given (the fractions are then shares of the groups)."""
+    ids = group_ids(dataset, groups) if groups else None
     if dataset.train is not None:
         return Split(
             dataset.train, dataset.test, dataset.test, "course files: train file / test file (also validation)"
@@ -42,6 +84,12 @@ def split_dataset(dataset: Dataset, seed: int, fractions: tuple[float, float, fl
         raise CnnappError(f"split {fractions}: three positive fractions summing to 1 are needed")
     everything = np.arange(len(dataset.y))
     shares = "/".join(f"{round(f * 100)}" for f in fractions)
+    if groups:
+        _enough_groups(dataset, groups, ids, 3)
+        train, rest = _by_group(everything, ids, train_f, seed)
+        val, test = _by_group(rest, ids, val_f / (val_f + test_f), seed)
+        described = f"{shares} split of {len(np.unique(ids))} groups ({groups}), seed {seed}"
+        return Split(np.sort(train), np.sort(val), np.sort(test), described, seed, tuple(fractions), groups)
     try:
         train, rest = train_test_split(everything, train_size=train_f, stratify=dataset.y, random_state=seed)
         val, test = train_test_split(
@@ -58,10 +106,13 @@ def split_dataset(dataset: Dataset, seed: int, fractions: tuple[float, float, fl
     return Split(np.sort(train), np.sort(val), np.sort(test), described, seed, tuple(fractions))
 
 
-def fold_splits(dataset: Dataset, folds: int, seed: int, val_fraction: float = 0.15) -> list[Split]:
+def fold_splits(
+    dataset: Dataset, folds: int, seed: int, val_fraction: float = 0.15, groups: str | None = None
+) -> list[Split]:
     """Seeded stratified k-fold: each fold tests once; the rest is split again for validation.
 
-    Every image of the dataset takes part, whatever train/test files it came from.
+    Every image of the dataset takes part, whatever train/test files it came from. With a groups
+    pattern, no group is ever on two sides of a fold.
     """
     counts = dataset.counts()
     smallest = min(counts, key=counts.get)
@@ -70,10 +121,22 @@ def fold_splits(dataset: Dataset, folds: int, seed: int, val_fraction: float = 0
             f"{dataset.source}: {folds} folds need at least {max(folds, 2)} images per class "
             f"(class {smallest} has {counts[smallest]})"
         )
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    if groups:
+        ids = group_ids(dataset, groups)
+        _enough_groups(dataset, groups, ids, folds + 1)
+        folding = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        parts = folding.split(np.zeros(len(dataset.y)), dataset.y, ids)
+        kind = f"stratified by class, grouped ({groups})"
+    else:
+        folding = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        parts = folding.split(np.zeros(len(dataset.y)), dataset.y)
+        kind = "stratified"
     splits = []
-    for number, (rest, test) in enumerate(splitter.split(np.zeros(len(dataset.y)), dataset.y), start=1):
-        train, val = train_test_split(rest, test_size=val_fraction, stratify=dataset.y[rest], random_state=seed)
-        described = f"fold {number} of {folds}, stratified, seed {seed}"
-        splits.append(Split(np.sort(train), np.sort(val), np.sort(test), described))
+    for number, (rest, test) in enumerate(parts, start=1):
+        if groups:
+            train, val = _by_group(rest, ids, 1 - val_fraction, seed)
+        else:
+            train, val = train_test_split(rest, test_size=val_fraction, stratify=dataset.y[rest], random_state=seed)
+        described = f"fold {number} of {folds}, {kind}, seed {seed}"
+        splits.append(Split(np.sort(train), np.sort(val), np.sort(test), described, groups=groups))
     return splits

@@ -189,6 +189,7 @@ def config_of(
             "described": split.described,
             "seed": split.seed,
             "fractions": split.fractions,
+            "groups": split.groups,
             "n_train": len(split.train),
             "n_val": len(split.val),
             "n_test": len(split.test),

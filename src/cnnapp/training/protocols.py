@@ -10,6 +10,8 @@ from cnnapp.data.splits import Split, fold_splits, split_dataset
 from cnnapp.training.fit import Settings, train_run
 from cnnapp.training.rundir import write_json, writing_run
 
+Plan = list[tuple[str, Split, Settings]]  # (member name, its split, its settings) for each training
+
 
 def summarise(members: dict[str, dict]) -> dict:
     """Mean and sample standard deviation of test accuracy and loss over member runs."""
@@ -33,7 +35,7 @@ def summarise(members: dict[str, dict]) -> dict:
 def run_group(
     model: str,
     dataset: Dataset,
-    plan: list[tuple[str, Split, Settings]],
+    plan: Plan,
     out: Path,
     protocol: dict,
     verbose: int,
@@ -50,11 +52,17 @@ def run_group(
     return summary
 
 
-def cross_validation_plan(dataset: Dataset, folds: int, settings: Settings) -> list[tuple[str, Split, Settings]]:
-    """One member per fold, all with the same settings and seed."""
-    return [(f"fold-{i}", split, settings) for i, split in enumerate(fold_splits(dataset, folds, settings.seed), 1)]
+def cross_validation_plan(
+    dataset: Dataset, folds: int, seeds: list[int], settings_for: Callable[[int], Settings], groups: str | None
+) -> Plan:
+    """One member per fold and seed: each seed draws its own folds and its own initial weights."""
+    return [
+        (f"seed-{seed}-fold-{number}", split, settings_for(seed))
+        for seed in seeds
+        for number, split in enumerate(fold_splits(dataset, folds, seed, groups=groups), start=1)
+    ]
 
 
-def seeds_plan(dataset: Dataset, seeds: list[int], settings_for: Callable[[int], Settings]):
+def seeds_plan(dataset: Dataset, seeds: list[int], settings_for: Callable[[int], Settings], groups: str | None) -> Plan:
     """One member per seed: each seed draws its own held-out split and its own initial weights."""
-    return [(f"seed-{seed}", split_dataset(dataset, seed), settings_for(seed)) for seed in seeds]
+    return [(f"seed-{seed}", split_dataset(dataset, seed, groups=groups), settings_for(seed)) for seed in seeds]

@@ -51,7 +51,7 @@ def evaluation_images(run: RunInfo, dataset: Dataset) -> tuple[np.ndarray, str]:
         return dataset.test, "its test file"
     split = run.config["split"]
     if dataset.fingerprint == run.config["data"]["fingerprint"] and split.get("seed") is not None:
-        again = split_dataset(dataset, split["seed"], tuple(split["fractions"]))
+        again = split_dataset(dataset, split["seed"], tuple(split["fractions"]), split.get("groups"))
         return again.test, f"the run's test split ({split['described']})"
     return np.arange(len(dataset.y)), "all of its images"
 
