@@ -131,9 +131,10 @@ def test_cv_command_on_the_real_happy_house_file(tmp_path):
     assert summary["accuracy_mean"] == pytest.approx(np.mean(accuracies))
     assert f"{summary['accuracy_mean']:.4f} ± {summary['accuracy_std']:.4f}" in result.stdout
     assert all((out / name / "model.keras").is_file() for name in names)
-    tested = [json.loads((out / f"seed-{s}-fold-1" / "config.json").read_text())["split"] for s in (1, 2)]
-    assert tested[0]["described"].startswith("fold 1 of 3") and tested[0]["n_test"] != 0
-    assert [c["seed"] for c in (json.loads((out / n / "config.json").read_text()) for n in names)] == [1] * 3 + [2] * 3
+    configs = {name: json.loads((out / name / "config.json").read_text()) for name in names}
+    first = configs["seed-1-fold-1"]["split"]
+    assert first["described"].startswith("fold 1 of 3") and first["n_test"] != 0
+    assert [configs[name]["seed"] for name in names] == [1] * 3 + [2] * 3
 
 
 def test_seeds_command_gives_one_run_per_seed_and_keeps_groups_whole(tmp_path):

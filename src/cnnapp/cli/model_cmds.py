@@ -51,6 +51,7 @@ def summary_cmd(model: str) -> None:
 
 
 def default_out(model: str, data: str) -> Path:
+    """runs/<model>-<data>-<date-time>: where a training writes unless told."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{model}-{Path(data).name}-{stamp}"
 

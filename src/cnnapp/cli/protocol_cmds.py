@@ -1,19 +1,13 @@
 """`cnnapp cv` and `cnnapp seeds`: a model judged over several trainings, as mean and std."""
 
-from datetime import datetime
 from pathlib import Path
 
 import click
 
 from cnnapp.cli.app import progress_verbosity
-from cnnapp.cli.model_cmds import prepared, settings_for, training_options
+from cnnapp.cli.model_cmds import default_out, prepared, settings_for, training_options
 from cnnapp.data.datasets import parse_classes
 from cnnapp.errors import CnnappError
-
-
-def group_out(kind: str, model: str, data: str) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{kind}-{model}-{Path(data).name}-{stamp}"
 
 
 def print_member(name: str, metrics: dict) -> None:
@@ -56,7 +50,7 @@ def cv(model, data_name, classes, groups, out, folds, seed_text, **options) -> N
       cnnapp cv smile-net --data happy-house --init-from runs/smiles --epochs 40 --batch-size 16
     """
     numbers = seed_list(seed_text)
-    out = out or group_out("cv", model, data_name)
+    out = out or default_out(f"cv-{model}", data_name)
     dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
     from cnnapp.training.protocols import cross_validation_plan, run_group
 
@@ -77,7 +71,7 @@ def seeds(model, data_name, classes, groups, out, seed_text, **options) -> None:
       cnnapp seeds signs --data sign-digits --classes 0-5 --seeds 1-3
     """
     numbers = seed_list(seed_text)
-    out = out or group_out("seeds", model, data_name)
+    out = out or default_out(f"seeds-{model}", data_name)
     dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
     from cnnapp.training.protocols import run_group, seeds_plan
 
