@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from cnnapp.data.fetch import content_checksum, downloaded_path, fetch_dataset
+from cnnapp.data.folders import fingerprint_files, scan_folder
 from cnnapp.data.sources import GITHUB, SOURCES, Source, mirrored
 from cnnapp.errors import CnnappError
 
+from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared
 
 SIGN_COMMIT = "4b09433ef9d5c60602e8805bb54b8aa2428527f8"
@@ -247,3 +249,92 @@ def test_a_mirror_replaces_github_in_every_url():
         assert url == "http://127.0.0.1:8000" + source.url.removeprefix(GITHUB)
     with pytest.raises(CnnappError, match="not a base URL"):
         mirrored(SOURCES["smiles"].url, "127.0.0.1:8000")
+
+
+def real_path(name: str) -> str:
+    """The path of a real source's URL below https://github.com, as a mirror holds it."""
+    return SOURCES[name].url.removeprefix(GITHUB)
+
+
+def run_get(tmp_path: Path, *args: str):
+    env = {"CNNAPP_DATA": str(tmp_path / "data"), "CNNAPP_CACHE": str(tmp_path / "cache"), "CNNAPP_MIRROR": ""}
+    return cnnapp("data", "get", *args, env=env, timeout=120)
+
+
+def test_data_get_through_a_mirror_places_the_file_and_names_what_has_no_source(server, tmp_path):
+    shared = need_shared("test_happy.h5")
+    server.files[real_path("happy-house")] = (shared / "test_happy.h5").read_bytes()
+    first = run_get(tmp_path, "happy-house", "--mirror", server.base)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "data" / "test_happy.h5").read_bytes() == (shared / "test_happy.h5").read_bytes()
+    assert "happy-house: checksum verified" in first.stdout
+    assert "train_happy.h5: no known public source" in first.stdout
+    again = run_get(tmp_path, "happy-house", "--mirror", server.base)
+    assert "already in" in again.stdout and "(matches the pinned checksum)" in again.stdout
+    assert len(server.log) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "serve", "words"),
+    [
+        (["sign-digits"], "small archive", ["checksum mismatch", "the download was deleted"]),
+        (["sign-digits"], "hostile archive", ["archive refused", "climbs out of the target"]),
+        (["smiles"], "nothing", ["404 Not Found", real_path("smiles")]),
+        (["smiles"], "no network", ["cannot connect", real_path("smiles")]),
+        (["sign-digits", "signs"], "nothing", ["signs: train_signs.h5 and test_signs.h5: no known public source"]),
+        (["faces"], "nothing", ["faces: not a known dataset"]),
+    ],
+    ids=["wrong checksum", "hostile archive", "not on the mirror", "no network", "no source", "unknown name"],
+)
+def test_data_get_failures_are_one_line_and_leave_no_data(server, tmp_path, args, serve, words):
+    photos = sample_photos(per_class=1)
+    if serve == "small archive":
+        server.files[real_path("sign-digits")] = github_archive(photos)
+    if serve == "hostile archive":
+        server.files[real_path("sign-digits")] = github_archive(photos, extra={"../evil.txt": b"evil"})
+    base = f"http://127.0.0.1:{free_port()}" if serve == "no network" else server.base
+    result = run_get(tmp_path, *args, "--mirror", base)
+    assert_one_line_error(result, *words)
+    assert leftovers(tmp_path / "data") == []
+
+
+def test_the_demo_without_data_or_network_names_what_is_missing_the_url_and_cnnapp_data(tmp_path):
+    base = f"http://127.0.0.1:{free_port()}"
+    env = {"CNNAPP_DATA": str(tmp_path / "data"), "CNNAPP_CACHE": str(tmp_path / "cache"), "CNNAPP_MIRROR": base}
+    result = cnnapp("demo", "--out", str(tmp_path / "runs"), env=env, timeout=120)
+    assert_one_line_error(result, "sign-digits is missing", base + real_path("sign-digits"), "CNNAPP_DATA")
+    assert leftovers(tmp_path / "data") == []
+    assert not (tmp_path / "runs").exists()
+
+
+def full_archive(folder: Path, top: str, members: dict[str, str]) -> bytes:
+    """A zip laid out like the real source's GitHub archive, holding every file of the shared copy."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for inside, placed in members.items():
+            here = folder.parent / placed
+            if here.is_file():
+                archive.write(here, f"{top}/{inside}")
+            for path in sorted(here.rglob("*")):
+                archive.write(path, f"{top}/{inside}/{path.relative_to(here).as_posix()}")
+    return buffer.getvalue()
+
+
+def test_data_get_of_the_full_archives_gives_the_fingerprints_of_the_shared_data(server, tmp_path):
+    shared = need_shared("sign-language-digits", "smiles", "test_happy.h5")
+    for name, top in [("sign-digits", "Sign-Language-Digits-Dataset"), ("smiles", "SMILEsmileD")]:
+        source = SOURCES[name]
+        commit = source.url.rsplit("/", 1)[-1].removesuffix(".zip")
+        server.files[real_path(name)] = full_archive(shared / source.target, f"{top}-{commit}", source.members)
+    server.files[real_path("happy-house")] = (shared / "test_happy.h5").read_bytes()
+    result = run_get(tmp_path, "sign-digits", "smiles", "happy-house", "--mirror", server.base)
+    assert result.returncode == 0, result.stderr
+    for name in ("sign-digits", "smiles"):
+        got, want = tmp_path / "data" / SOURCES[name].target, shared / SOURCES[name].target
+        assert fingerprint_files(got, folder_files(got)) == fingerprint_files(want, folder_files(want))
+    assert (tmp_path / "data" / "test_happy.h5").read_bytes() == (shared / "test_happy.h5").read_bytes()
+
+
+def folder_files(root: Path) -> list[Path]:
+    """The image files of a class folder tree in the order cnnapp reads them."""
+    return [path for files in scan_folder(root).values() for path in files]

@@ -143,8 +143,7 @@ def get(names: tuple[str, ...], everything: bool, base: str | None, timeout: flo
 
 def no_source_note(name: str) -> str:
     """What to do with the files of a dataset that no public source provides."""
-    files = " and ".join(without_source(name))
     return (
-        f"{name}: {files} have no known public source (they are the course's own files); "
-        f"if you have them, put them in {data_dir()}"
+        f"{name}: {' and '.join(without_source(name))}: no known public source (the course's own files); "
+        f"if you have the files, put them in {data_dir()}"
     )
