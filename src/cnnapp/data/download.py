@@ -58,7 +58,7 @@ def download(url: str, path: Path, timeout: float) -> Path:
                     raise CnnappError(f"{url}: the server answered {response.status_code} {response.reason}")
                 if response.status_code == 200:
                     have = 0
-                if _receive(response, part, have, url.rsplit("/", 1)[-1]):
+                if _receive(response, part, have):
                     part.replace(path)
                     return path
             if not part.exists() or part.stat().st_size == have:
@@ -75,18 +75,23 @@ def _resumes_at(response: requests.Response, have: int) -> bool:
     return response.headers.get("Content-Range", "").startswith(f"bytes {have}-")
 
 
-def _receive(response: requests.Response, part: Path, have: int, label: str) -> bool:
+def _receive(response: requests.Response, part: Path, have: int) -> bool:
     """Appends the answer's body to part (from byte have on); False if the transfer broke off."""
-    size = int(response.headers.get("Content-Length", 0)) or None
-    with (
-        part.open("ab" if have else "wb") as f,
-        click.progressbar(
-            length=size and have + size, label=label, file=sys.stderr, hidden=not sys.stderr.isatty()
-        ) as bar,
-    ):
+    size = int(response.headers.get("Content-Length", 0))
+    chunks = response.iter_content(CHUNK)
+    bar = click.progressbar(
+        chunks,  # only read for its length, unknown when the server does not say (then bytes so far are shown)
+        length=have + size if size else None,
+        label=f"  {(have + size) / 1e6:.1f} MB" if size else "  bytes",
+        show_pos=not size,
+        update_min_steps=1 << 20,
+        file=sys.stderr,
+        hidden=not sys.stderr.isatty(),
+    )
+    with part.open("ab" if have else "wb") as f, bar:
         bar.update(have)
         try:
-            for chunk in response.iter_content(CHUNK):
+            for chunk in chunks:
                 f.write(chunk)
                 bar.update(len(chunk))
         except requests.RequestException:
