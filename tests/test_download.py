@@ -93,7 +93,7 @@ def sample_photos(per_class: int = 3) -> dict[str, Path]:
 
 
 def github_archive(photos: dict[str, Path], kind: str = "zip", extra: dict[str, bytes] | None = None) -> bytes:
-    """An archive laid out as GitHub builds it for the Sign Language Digits repository at its pinned commit."""
+    """An archive (zip, tar or tar.gz) laid out as GitHub builds it for the Sign Language Digits repository."""
     entries = {f"{TOP}/Dataset/{inside}": photo.read_bytes() for inside, photo in photos.items()}
     entries |= {f"{TOP}/LICENSE": b"Apache License 2.0\n", f"{TOP}/README.md": b"# Sign Language Digits\n"}
     entries |= extra or {}
@@ -103,7 +103,7 @@ def github_archive(photos: dict[str, Path], kind: str = "zip", extra: dict[str, 
             for name, data in entries.items():
                 archive.writestr(name, data)
     else:
-        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        with tarfile.open(fileobj=buffer, mode=f"w:{kind.removeprefix('tar').strip('.')}") as archive:
             for name, data in entries.items():
                 info = tarfile.TarInfo(name)
                 info.size = len(data)
@@ -131,7 +131,7 @@ def leftovers(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir()) if root.exists() else []
 
 
-@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+@pytest.mark.parametrize("kind", ["zip", "tar.gz", "tar"])
 def test_a_good_download_is_unpacked_verified_and_placed(server, tmp_path, kind):
     photos = sample_photos()
     source = local_source(server, github_archive(photos, kind), listing_checksum(photos), f"sign.{kind}")
@@ -185,9 +185,10 @@ def test_a_silent_server_times_out(server, tmp_path):
     assert leftovers(tmp_path / "data") == []
 
 
-def hostile_tar(name: str, link: str | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
+def hostile_tar(photos: dict[str, Path], name: str, link: str | None = None) -> bytes:
+    """A tar of the real layout with one more member: a file named name, or a symbolic link to link."""
+    buffer = io.BytesIO(github_archive(photos, "tar"))
+    with tarfile.open(fileobj=buffer, mode="a") as archive:
         info = tarfile.TarInfo(name)
         if link:
             info.type, info.linkname = tarfile.SYMTYPE, link
@@ -203,8 +204,8 @@ def hostile_tar(name: str, link: str | None = None) -> bytes:
     [
         (lambda photos: github_archive(photos, extra={"../../evil.txt": b"evil"}), "climbs out of the target"),
         (lambda photos: github_archive(photos, extra={"/tmp/evil.txt": b"evil"}), "is an absolute path"),
-        (lambda photos: hostile_tar(f"{TOP}/../../evil"), "climbs out of the target"),
-        (lambda photos: hostile_tar(f"{TOP}/Dataset", link="/etc"), "is a link"),
+        (lambda photos: hostile_tar(photos, f"{TOP}/../../evil"), "climbs out of the target"),
+        (lambda photos: hostile_tar(photos, f"{TOP}/Dataset/0/evil.JPG", link="/etc/passwd"), "is a link"),
     ],
     ids=["zip climbing out", "zip absolute", "tar climbing out", "tar link"],
 )
@@ -215,6 +216,15 @@ def test_a_hostile_archive_is_refused_and_deleted(server, tmp_path, archive, rea
         fetch_dataset(source, tmp_path / "data")
     assert leftovers(tmp_path / "data") == []
     assert not list(tmp_path.rglob("evil*"))
+    assert not downloaded_path(source.url).exists()
+
+
+def test_a_download_that_is_no_archive_is_deleted(server, tmp_path):
+    shared = need_shared("test_happy.h5")
+    source = local_source(server, (shared / "test_happy.h5").read_bytes(), "0" * 64)
+    with pytest.raises(CnnappError, match=r"neither a zip nor a tar archive; the download was deleted"):
+        fetch_dataset(source, tmp_path / "data")
+    assert leftovers(tmp_path / "data") == []
     assert not downloaded_path(source.url).exists()
 
 

@@ -41,33 +41,40 @@ def open_archive(path: Path) -> zipfile.ZipFile | tarfile.TarFile:
 def unpack(path: Path, wanted: list[str], into: Path) -> Path:
     """Unpacks the wanted paths (files or folders below the archive's one top folder) into the folder into.
 
-    Returns the unpacked top folder. Raises CnnappError, saying what is wrong with the archive, if any member is
-    unsafe, if it has more than one top folder, or if a wanted path is not in it.
+    Returns the unpacked top folder. Raises CnnappError, saying what is wrong with the archive, if any member has
+    an absolute path or climbs out with '..', if a member to unpack is a link, if the archive has more than one
+    top folder, or if a wanted path is not in it.
     """
     try:
         with open_archive(path) as archive:
             listed = members(archive)
-            for name, is_link in listed:
-                reason = unsafe(name, is_link)
-                if reason:
-                    raise CnnappError(f"archive refused, its member {name} {reason}")
+            _refuse_unsafe((name, False) for name, _ in listed)
             tops = {PurePosixPath(name).parts[0] for name, _ in listed if PurePosixPath(name).parts}
             if len(tops) != 1:
                 raise CnnappError(f"the archive should hold one top folder, it holds {len(tops)}")
             top = tops.pop()
             chosen = []
             for want in wanted:
-                inside = [name for name, _ in listed if _within(name, f"{top}/{want}")]
+                inside = [(name, is_link) for name, is_link in listed if _within(name, f"{top}/{want}")]
                 if not inside:
                     raise CnnappError(f"the archive holds no {top}/{want}")
                 chosen += inside
+            _refuse_unsafe(chosen)
+            names = [name for name, _ in chosen]
             if isinstance(archive, zipfile.ZipFile):
-                archive.extractall(into, members=chosen)
+                archive.extractall(into, members=names)
             else:
-                archive.extractall(into, members=[archive.getmember(n) for n in chosen], filter="data")
+                archive.extractall(into, members=[archive.getmember(name) for name in names], filter="data")
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise CnnappError(f"damaged archive ({error})") from error
     return into / top
+
+
+def _refuse_unsafe(listed) -> None:
+    for name, is_link in listed:
+        reason = unsafe(name, is_link)
+        if reason:
+            raise CnnappError(f"archive refused, its member {name} {reason}")
 
 
 def _within(name: str, prefix: str) -> bool:
