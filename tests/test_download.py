@@ -320,7 +320,7 @@ def test_the_demo_without_data_or_network_names_what_is_missing_the_url_and_cnna
 def full_archive(folder: Path, top: str, members: dict[str, str]) -> bytes:
     """A zip laid out like the real source's GitHub archive, holding every file of the shared copy."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+    with zipfile.ZipFile(buffer, "w") as archive:
         for inside, placed in members.items():
             here = folder.parent / placed
             if here.is_file():
