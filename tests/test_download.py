@@ -228,6 +228,14 @@ def test_a_download_that_is_no_archive_is_deleted(server, tmp_path):
     assert not downloaded_path(source.url).exists()
 
 
+def test_a_data_directory_that_cannot_be_written_is_named(server, tmp_path):
+    photos = sample_photos(per_class=1)
+    source = local_source(server, github_archive(photos), listing_checksum(photos))
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(CnnappError, match=re.escape(str(tmp_path / "a-file" / "data")) + r": cannot write there"):
+        fetch_dataset(source, tmp_path / "a-file" / "data")
+
+
 def free_port() -> int:
     """A port on 127.0.0.1 that nothing listens on."""
     with socket.socket() as probe:

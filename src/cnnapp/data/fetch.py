@@ -42,24 +42,32 @@ def fetch_dataset(source: Source, root: Path, mirror: str | None = None, timeout
         raise CnnappError(f"{target}: already there; move it away to download {source.name} again")
     url = mirrored(source.url, mirror)
     saved = downloaded_path(url)
-    if not saved.is_file():
-        download(url, saved, timeout)
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=root, prefix=f".{source.target}-") as staging:
-        try:
-            _arrange(saved, source, Path(staging))
-        except CnnappError as error:
-            saved.unlink()
-            raise CnnappError(f"{url}: {error}; the download was deleted") from error
-        got = content_checksum(Path(staging) / source.target)
-        if got != source.checksum:
-            saved.unlink()
-            raise CnnappError(
-                f"{url}: checksum mismatch, the content is {got[:16]}... where the catalog pins "
-                f"{source.checksum[:16]}...; the download was deleted"
-            )
-        (Path(staging) / source.target).rename(target)
+    try:
+        if not saved.is_file():
+            download(url, saved, timeout)
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=root, prefix=f".{source.target}-") as staging:
+            _place(saved, source, Path(staging), target, url)
+    except OSError as error:
+        raise CnnappError(f"{error.filename or root}: cannot write there ({error.strerror or error})") from error
     return target
+
+
+def _place(saved: Path, source: Source, staging: Path, target: Path, url: str) -> None:
+    """Unpacks the download into staging, checks its content, then renames it to target; else deletes it."""
+    try:
+        _arrange(saved, source, staging)
+    except CnnappError as error:
+        saved.unlink()
+        raise CnnappError(f"{url}: {error}; the download was deleted") from error
+    got = content_checksum(staging / source.target)
+    if got != source.checksum:
+        saved.unlink()
+        raise CnnappError(
+            f"{url}: checksum mismatch, the content is {got[:16]}... where the catalog pins "
+            f"{source.checksum[:16]}...; the download was deleted"
+        )
+    (staging / source.target).rename(target)
 
 
 def _arrange(saved: Path, source: Source, staging: Path) -> None:
