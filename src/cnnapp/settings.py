@@ -18,3 +18,8 @@ def cache_dir() -> Path:
         return Path(os.environ["CNNAPP_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "cnnapp"
+
+
+def mirror() -> str | None:
+    """A base URL that stands in for https://github.com in every download: $CNNAPP_MIRROR, else none."""
+    return os.environ.get("CNNAPP_MIRROR") or None

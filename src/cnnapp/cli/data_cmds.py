@@ -8,7 +8,11 @@ from PIL import Image
 
 from cnnapp.data.course import COURSE_FILES
 from cnnapp.data.datasets import NAMED, Named, load_dataset
-from cnnapp.settings import IMAGE_SIZE, data_dir
+from cnnapp.data.download import TIMEOUT
+from cnnapp.data.fetch import content_checksum, fetch_dataset
+from cnnapp.data.sources import SOURCES, mirrored
+from cnnapp.errors import CnnappError
+from cnnapp.settings import IMAGE_SIZE, data_dir, mirror
 
 
 def expected_files(named: Named) -> list[Path]:
@@ -30,7 +34,7 @@ def status(named: Named) -> str:
 
 @click.group()
 def data() -> None:
-    """What data is there: `cnnapp data list`, `cnnapp data info NAME`."""
+    """What data is there and getting it: `cnnapp data list`, `cnnapp data info NAME`, `cnnapp data get NAME`."""
 
 
 @data.command("list")
@@ -72,6 +76,8 @@ def info(name: str) -> None:
             click.echo(f"  {path}{'' if path.exists() else '  (missing)'}", err=True)
         click.echo(f"It comes from {named.origin}.", err=True)
         click.echo("Set CNNAPP_DATA to the folder that holds it.", err=True)
+        if name in SOURCES:
+            click.echo(f"Or download it there: cnnapp data get {name}", err=True)
         raise SystemExit(2)
     dataset = load_dataset(name)
     click.echo(f"{name}: {dataset.source}")
@@ -86,3 +92,58 @@ def info(name: str) -> None:
     click.echo("  classes:")
     for index, (label, count) in enumerate(dataset.counts().items()):
         click.echo(f"    {index}  {label:<14} {count}")
+
+
+def without_source(name: str) -> list[str]:
+    """The files of a named dataset that no public source provides (the course's own files)."""
+    named, source = NAMED[name], SOURCES.get(name)
+    return [p.name for p in expected_files(named) if source is None or p.name != source.target]
+
+
+def get_one(name: str, base: str | None, timeout: float) -> None:
+    """Downloads one named dataset into the data directory, or says it is there already, and where."""
+    source = SOURCES[name]
+    target = data_dir() / source.target
+    if target.exists():
+        verdict = "matches" if content_checksum(target) == source.checksum else "differs from"
+        click.echo(f"{name}: already in {target}, left as it is ({verdict} the pinned checksum)")
+        return
+    click.echo(f"{name}: downloading {mirrored(source.url, base)}")
+    fetch_dataset(source, data_dir(), base, timeout)
+    click.echo(f"{name}: checksum verified, now in {target}")
+
+
+@data.command("get")
+@click.argument("names", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every dataset that has a public source.")
+@click.option("--mirror", "base", metavar="BASE", help="Base URL standing in for https://github.com [$CNNAPP_MIRROR].")
+@click.option("--timeout", type=float, default=TIMEOUT, show_default=True, help="Seconds to wait for the server.")
+def get(names: tuple[str, ...], everything: bool, base: str | None, timeout: float) -> None:
+    """Download datasets from their pinned public sources into the data directory, verified by content.
+
+    \b
+    Example:
+      cnnapp data get sign-digits smiles happy-house
+      cnnapp data get --all --mirror http://127.0.0.1:8000
+    """
+    wanted = list(SOURCES) if everything else list(dict.fromkeys(names))
+    if not wanted:
+        raise click.UsageError("name at least one dataset, or give --all")
+    for name in wanted:
+        if name not in NAMED:
+            raise CnnappError(f"{name}: not a known dataset ({', '.join(NAMED)})")
+        if name not in SOURCES:
+            raise CnnappError(no_source_note(name))
+    for name in wanted:
+        get_one(name, base or mirror(), timeout)
+    for name in NAMED if everything else wanted:
+        if without_source(name):
+            click.echo(no_source_note(name))
+
+
+def no_source_note(name: str) -> str:
+    """What to do with the files of a dataset that no public source provides."""
+    return (
+        f"{name}: {' and '.join(without_source(name))}: no known public source (the course's own files); "
+        f"if you have the files, put them in {data_dir()}"
+    )

@@ -5,18 +5,36 @@ from pathlib import Path
 import click
 
 from cnnapp.cli.app import keras_quietly, progress_verbosity
+from cnnapp.cli.data_cmds import get_one
 from cnnapp.cli.model_cmds import architecture_check
 from cnnapp.data.datasets import Dataset, load_dataset, select_classes
-from cnnapp.settings import data_dir
+from cnnapp.data.download import TIMEOUT
+from cnnapp.data.sources import SOURCES
+from cnnapp.errors import CnnappError
+from cnnapp.settings import data_dir, mirror
+
+
+def at_hand(name: str) -> str:
+    """The name of a dataset with a public source, after downloading it if the data directory lacks it."""
+    if not (data_dir() / SOURCES[name].target).exists():
+        click.echo(f"{name}: not in {data_dir()}, so it is downloaded first")
+        try:
+            get_one(name, mirror(), TIMEOUT)
+        except CnnappError as error:
+            raise CnnappError(
+                f"{name} is missing from {data_dir()} (set CNNAPP_DATA to a folder that holds it) "
+                f"and could not be downloaded: {error}"
+            ) from error
+    return name
 
 
 def demo_data() -> list[tuple[str, Dataset]]:
-    """(model, dataset) pairs: the course files when both are there, else the photo folders."""
+    """(model, dataset) pairs: the course files when both are there, else the photo folders (downloaded if need be)."""
     if (data_dir() / "train_signs.h5").is_file():
         signs = load_dataset("signs")
     else:
-        signs = select_classes(load_dataset("sign-digits"), [str(i) for i in range(6)])
-    happy = load_dataset("happy-house" if (data_dir() / "train_happy.h5").is_file() else "smiles")
+        signs = select_classes(load_dataset(at_hand("sign-digits")), [str(i) for i in range(6)])
+    happy = load_dataset("happy-house" if (data_dir() / "train_happy.h5").is_file() else at_hand("smiles"))
     return [("signs", signs), ("happy", happy)]
 
 
