@@ -1,0 +1,181 @@
+"""How fast `cnnapp serve` answers: concurrent HTTP clients against one server, beside `cnnapp predict`.
+
+Starts `cnnapp serve` on a free port on 127.0.0.1, then for each scenario a fixed number of requests spread over
+concurrent clients (keep-alive connections): single-photo requests at 1, 4 and 16 clients and 32-photo requests
+at 4 clients. Prints requests/s, photos/s and p50/p95/p99 latency of each, and, as the reference in the same run,
+`cnnapp predict RUN PHOTO` started once per photo. Without --run it first trains the signs model briefly on
+sign-digits 0-5; everything goes to a temporary folder that is removed at the end.
+
+    CNNAPP_DATA=../shared/datasets .venv/bin/python benchmarks/serve_load.py
+"""
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from cnnapp.data.images import is_image_file
+from cnnapp.settings import data_dir
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    clients: int
+    photos: int  # per request
+    requests: int  # in all, shared by the clients
+
+
+SCENARIOS = [Scenario(1, 1, 500), Scenario(4, 1, 1000), Scenario(16, 1, 2000), Scenario(4, 32, 100)]
+
+
+def cnnapp(*args: str) -> subprocess.CompletedProcess:
+    """The finished `cnnapp ARGS` process; stops the benchmark if it failed."""
+    result = subprocess.run([sys.executable, "-m", "cnnapp", *args], env=ENV, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"cnnapp {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(run: Path, port: int) -> subprocess.Popen:
+    """`cnnapp serve RUN` on 127.0.0.1:port, once /healthz answers."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cnnapp", "serve", f"bench={run}", "--port", str(port)],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"cnnapp serve failed:\n{server.stderr.read()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.2)
+    server.kill()
+    sys.exit("cnnapp serve did not answer within 120 s")
+
+
+def sample_photos(source: Path, n: int) -> list[Path]:
+    """n photos spread evenly over source's image files."""
+    files = sorted(p for p in source.rglob("*") if p.is_file() and is_image_file(p))
+    if len(files) < n:
+        sys.exit(f"{source}: {len(files)} photos, fewer than {n}")
+    return [files[i * len(files) // n] for i in range(n)]
+
+
+def multipart(photos: list[tuple[str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body of the photos in the field `photos`, and its content type."""
+    request = httpx.Request(
+        "POST", "http://x/", files=[("photos", (name, data, "image/jpeg")) for name, data in photos]
+    )
+    return request.read(), request.headers["content-type"]
+
+
+async def load(url: str, scenario: Scenario, bodies: list[tuple[bytes, str]]) -> tuple[float, list[float]]:
+    """Wall seconds and each request's latency for scenario's requests sent by its clients."""
+    latencies: list[float] = []
+    counter = iter(range(scenario.requests))
+    limits = httpx.Limits(max_connections=scenario.clients, max_keepalive_connections=scenario.clients)
+
+    async def client(http: httpx.AsyncClient) -> None:
+        for i in counter:
+            body, content_type = bodies[i % len(bodies)]
+            start = time.perf_counter()
+            response = await http.post(url, content=body, headers={"content-type": content_type})
+            latencies.append(time.perf_counter() - start)
+            if response.status_code != 200:
+                sys.exit(f"{url}: {response.status_code} {response.text}")
+
+    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+        await http.get(url.split("/api/")[0] + "/healthz")
+        start = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(scenario.clients)))
+        return time.perf_counter() - start, latencies
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def predict_once(run: Path, photo: Path) -> float:
+    """Wall seconds of `cnnapp predict RUN PHOTO`, a fresh process."""
+    start = time.perf_counter()
+    cnnapp("predict", str(run), str(photo))
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, help="A trained run to serve (copied, not changed).")
+    parser.add_argument("--predict-photos", type=int, default=10, help="Photos for the `cnnapp predict` reference.")
+    parser.add_argument(
+        "--source", type=Path, help="Where the photos come from. Default: sign-language-digits in the data folder."
+    )
+    args = parser.parse_args()
+    source = args.source or data_dir() / "sign-language-digits"
+    photos = sample_photos(source, 256)
+    uploads = [(p.name, p.read_bytes()) for p in photos]
+
+    with tempfile.TemporaryDirectory(prefix="cnnapp-bench-") as tmp:
+        run = Path(tmp) / "run"
+        if args.run is None:
+            print("training signs on sign-digits 0-5 for 10 epochs ...", file=sys.stderr)
+            cnnapp("train", "signs", "--data", "sign-digits", "--classes", "0-5", "--epochs", "10", "--out", str(run))
+        else:
+            shutil.copytree(args.run, run)
+        cnnapp("export", str(run))
+        reference = [predict_once(run, photo) for photo in photos[: args.predict_photos]]
+        port = free_port()
+        server = start_server(run, port)
+        url = f"http://127.0.0.1:{port}/api/models/bench/predict"
+        results = []
+        try:
+            for scenario in SCENARIOS:
+                groups = [uploads[i : i + scenario.photos] for i in range(0, len(uploads), scenario.photos)]
+                bodies = [multipart(group) for group in groups if len(group) == scenario.photos]
+                seconds, latencies = asyncio.run(load(url, scenario, bodies))
+                results.append((scenario, seconds, latencies, os.getloadavg()[0]))
+        finally:
+            server.terminate()
+            server.wait()
+
+    print(f"served: {args.run or 'signs, 10 epochs on sign-digits 0-5'}; photos from {source}; {os.cpu_count()} CPUs")
+    print(f"{'what':<34}{'requests/s':>11}{'photos/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'load':>7}")
+    for scenario, seconds, latencies, loadavg in results:
+        what = f"serve, {scenario.photos} photo(s) x {scenario.requests}, {scenario.clients} clients"
+        rate = scenario.requests / seconds
+        ms = [1000 * percentile(latencies, q) for q in (50, 95, 99)]
+        print(
+            f"{what:<34}{rate:>11.0f}{rate * scenario.photos:>10.0f}"
+            f"{ms[0]:>9.1f}{ms[1]:>9.1f}{ms[2]:>9.1f}{loadavg:>7.2f}"
+        )
+    median = statistics.median(reference)
+    what = f"cnnapp predict, 1 photo x {len(reference)}"
+    print(f"{what:<34}{1 / median:>11.1f}{1 / median:>10.1f}{1000 * median:>9.0f}{'':>18}{os.getloadavg()[0]:>7.2f}")
+    single = next(r for r in results if r[0].clients == 16 and r[0].photos == 1)
+    print(f"serve at 16 clients / cnnapp predict: {single[0].requests / single[1] * median:.0f}x photos/s")
+
+
+if __name__ == "__main__":
+    main()
