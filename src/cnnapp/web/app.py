@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cnnapp.web.answers import answer
 from cnnapp.web.served import ServedModel
@@ -57,10 +58,6 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
         summary="Trained cnnapp runs: which class each photo shows.",
         version="0.1.0",
     )
-
-    @app.exception_handler(HTTPException)
-    async def json_error(request: Request, error: HTTPException) -> JSONResponse:
-        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
 
     @app.get("/healthz", summary="Whether the server answers, and the models it serves")
     async def healthz() -> dict:
@@ -117,7 +114,7 @@ async def read_uploads(request: Request, limits: Limits) -> list[tuple[str, byte
         raise HTTPException(400, "no photos: send them as multipart/form-data files (e.g. curl -F photos=@face.jpg)")
     try:
         form = await request.form(max_files=limits.photos, max_fields=limits.photos)
-    except HTTPException as error:
+    except StarletteHTTPException as error:  # how Starlette reports a multipart body past its limits
         if "Too many files" in str(error.detail):
             raise HTTPException(413, f"more than {limits.photos} photos in one request") from None
         raise

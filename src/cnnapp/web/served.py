@@ -9,8 +9,8 @@ from cnnapp.inference import Predictor, load
 from cnnapp.inference.predictor import ONNX_FILE
 from cnnapp.training.rundir import read_run
 
-GATE_CLASS = "smiling"
-"""A run with this class is a smile gate: the Happy House door opens when a photo gets it."""
+SMILE_GATES = ("happy", "smile-net")
+"""Runs of these binary models are smile gates: the Happy House door opens on their second (positive) class."""
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 """What a model's name in the URL may look like."""
 
@@ -32,7 +32,7 @@ class ServedModel:
             "data": run.config["data"].get("name"),
             "test_accuracy": run.metrics.get("test_accuracy"),
             "engine": self.predictor.engine,
-            "opens_door_on": GATE_CLASS if GATE_CLASS in run.class_names else None,
+            "opens_door_on": run.class_names[1] if run.config["model"] in SMILE_GATES else None,
         }
 
 
