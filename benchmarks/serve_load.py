@@ -10,7 +10,8 @@ sign-digits 0-5; everything goes to a temporary folder that is removed at the en
 """
 
 import argparse
-import asyncio
+import http.client
+import itertools
 import os
 import shutil
 import socket
@@ -18,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,26 +94,46 @@ def multipart(photos: list[tuple[str, bytes]]) -> tuple[bytes, str]:
     return request.read(), request.headers["content-type"]
 
 
-async def load(url: str, scenario: Scenario, bodies: list[tuple[bytes, str]]) -> tuple[float, list[float]]:
-    """Wall seconds and each request's latency for scenario's requests sent by its clients."""
+def load(port: int, path: str, scenario: Scenario, bodies: list[tuple[bytes, str]]) -> tuple[float, list[float]]:
+    """Wall seconds and each request's latency for scenario's requests, sent by its clients (threads, each with
+    one keep-alive connection)."""
     latencies: list[float] = []
-    counter = iter(range(scenario.requests))
-    limits = httpx.Limits(max_connections=scenario.clients, max_keepalive_connections=scenario.clients)
+    counter = itertools.count()
+    failures: list[str] = []
 
-    async def client(http: httpx.AsyncClient) -> None:
-        for i in counter:
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        while (i := next(counter)) < scenario.requests and not failures:
             body, content_type = bodies[i % len(bodies)]
             start = time.perf_counter()
-            response = await http.post(url, content=body, headers={"content-type": content_type})
+            connection.request("POST", path, body, {"Content-Type": content_type})
+            response = connection.getresponse()
+            answer = response.read()
             latencies.append(time.perf_counter() - start)
-            if response.status_code != 200:
-                sys.exit(f"{url}: {response.status_code} {response.text}")
+            if response.status != 200:
+                failures.append(f"{path}: {response.status} {answer[:200]!r}")
+        connection.close()
 
-    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
-        await http.get(url.split("/api/")[0] + "/healthz")
-        start = time.perf_counter()
-        await asyncio.gather(*(client(http) for _ in range(scenario.clients)))
-        return time.perf_counter() - start, latencies
+    threads = [threading.Thread(target=client) for _ in range(scenario.clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        sys.exit(failures[0])
+    return time.perf_counter() - start, latencies
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def client_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -148,31 +170,37 @@ def main() -> None:
         reference = [predict_once(run, photo) for photo in photos[: args.predict_photos]]
         port = free_port()
         server = start_server(run, port)
-        url = f"http://127.0.0.1:{port}/api/models/bench/predict"
+        path = "/api/models/bench/predict"
         results = []
         try:
             for scenario in SCENARIOS:
                 groups = [uploads[i : i + scenario.photos] for i in range(0, len(uploads), scenario.photos)]
                 bodies = [multipart(group) for group in groups if len(group) == scenario.photos]
-                seconds, latencies = asyncio.run(load(url, scenario, bodies))
-                results.append((scenario, seconds, latencies, os.getloadavg()[0]))
+                server_cpu, client_cpu = cpu_seconds(server.pid), client_cpu_seconds()
+                seconds, latencies = load(port, path, scenario, bodies)
+                cpu = (cpu_seconds(server.pid) - server_cpu, client_cpu_seconds() - client_cpu)
+                results.append((scenario, seconds, latencies, cpu, os.getloadavg()[0]))
         finally:
             server.terminate()
             server.wait()
 
     print(f"served: {args.run or 'signs, 10 epochs on sign-digits 0-5'}; photos from {source}; {os.cpu_count()} CPUs")
-    print(f"{'what':<34}{'requests/s':>11}{'photos/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'load':>7}")
-    for scenario, seconds, latencies, loadavg in results:
+    print(
+        f"{'what':<34}{'requests/s':>11}{'photos/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+        f"{'server CPU ms/req':>19}{'client CPU ms/req':>19}{'load':>7}"
+    )
+    for scenario, seconds, latencies, cpu, loadavg in results:
         what = f"serve, {scenario.photos} photo(s) x {scenario.requests}, {scenario.clients} clients"
         rate = scenario.requests / seconds
         ms = [1000 * percentile(latencies, q) for q in (50, 95, 99)]
         print(
             f"{what:<34}{rate:>11.0f}{rate * scenario.photos:>10.0f}"
-            f"{ms[0]:>9.1f}{ms[1]:>9.1f}{ms[2]:>9.1f}{loadavg:>7.2f}"
+            f"{ms[0]:>9.1f}{ms[1]:>9.1f}{ms[2]:>9.1f}"
+            f"{1000 * cpu[0] / scenario.requests:>19.2f}{1000 * cpu[1] / scenario.requests:>19.2f}{loadavg:>7.2f}"
         )
     median = statistics.median(reference)
     what = f"cnnapp predict, 1 photo x {len(reference)}"
-    print(f"{what:<34}{1 / median:>11.1f}{1 / median:>10.1f}{1000 * median:>9.0f}{'':>18}{os.getloadavg()[0]:>7.2f}")
+    print(f"{what:<34}{1 / median:>11.1f}{1 / median:>10.1f}{1000 * median:>9.0f}{'':>56}{os.getloadavg()[0]:>7.2f}")
     single = next(r for r in results if r[0].clients == 16 and r[0].photos == 1)
     print(f"serve at 16 clients / cnnapp predict: {single[0].requests / single[1] * median:.0f}x photos/s")
 

@@ -1,6 +1,5 @@
 """`cnnapp serve`: trained runs behind a web page and an HTTP API."""
 
-
 import click
 
 from cnnapp.cli.app import keras_quietly

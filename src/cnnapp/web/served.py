@@ -47,7 +47,10 @@ def split_spec(spec: str) -> tuple[str, Path]:
 
 
 def load_served(specs: list[str]) -> dict[str, ServedModel]:
-    """The runs named by specs (see split_spec), each loaded with ONNX Runtime; CnnappError if one cannot be."""
+    """The runs named by specs (see split_spec), each loaded with ONNX Runtime; CnnappError if one cannot be.
+
+    Each ONNX Runtime call uses one thread: the server's concurrency comes from answering requests side by side.
+    """
     served: dict[str, ServedModel] = {}
     for spec in specs:
         name, path = split_spec(spec)
@@ -55,5 +58,5 @@ def load_served(specs: list[str]) -> dict[str, ServedModel]:
             raise CnnappError(f"{spec}: a second run named {name}; name one of them with NAME=RUN")
         if not (read_run(path).path / ONNX_FILE).is_file():
             raise CnnappError(f"{path}: no {ONNX_FILE}; write it with `cnnapp export {path}`")
-        served[name] = ServedModel(name, load(path))
+        served[name] = ServedModel(name, load(path, threads=1))
     return served
