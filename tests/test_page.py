@@ -1,5 +1,6 @@
 """The page at / in a real headless Chromium (Debian's, driven by Playwright): photos, the smile gate, the webcam."""
 
+import base64
 import os
 import shutil
 from collections.abc import Iterator
@@ -90,6 +91,26 @@ def test_a_chosen_photo_gets_its_label_and_bars(browser, server: Server, confide
     assert card.locator("img").evaluate("img => [img.naturalWidth, img.naturalHeight]") == [64, 64]
     assert page.locator("#door").is_hidden()  # a sign reader is no door
     page.screenshot(path=str(tmp_path / "signs.png"))
+
+
+def test_a_dropped_photo_is_answered(browser, server: Server, confident):
+    photo, row = confident
+    page = opened(browser, server)
+    page.select_option("#model", "signs")
+    content = base64.b64encode(photo.read_bytes()).decode("ascii")
+    dropped = page.evaluate_handle(
+        """([name, content]) => {
+            const bytes = Uint8Array.from(atob(content), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: "image/jpeg" }));
+            return transfer;
+        }""",
+        [photo.name, content],
+    )
+    page.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
+    card = page.locator(f'.card[data-path="{photo.name}"]')
+    card.locator(".label").wait_for()
+    assert_card_shows(card, row)
 
 
 def test_the_smile_gate_opens_only_for_its_class(browser, server: Server):

@@ -181,8 +181,14 @@ def test_serve_refuses_bad_runs_in_one_line(server: Server, tmp_path: Path):
     assert_one_line_error(result, "a second run named signs")
     result = run_cnnapp("serve", f"../x={server.runs['door']}")
     assert_one_line_error(result, "NAME=RUN")
+    port = server.url.rsplit(":", 1)[1]
+    result = run_cnnapp("serve", str(server.runs["door"]), "--port", port)
+    assert_one_line_error(result, f"127.0.0.1:{port}: cannot listen there (Address already in use)")
 
 
-def test_serve_help():
+def test_serve_help_gives_the_default_limits():
     result = subprocess.run([sys.executable, "-m", "cnnapp", "serve", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "cnnapp serve runs/demo/happy runs/demo/signs" in result.stdout
+    text = " ".join(result.stdout.split())
+    assert "--max-photo-mb FLOAT RANGE Largest photo accepted (413 beyond). [default: 10; x>0]" in text
+    assert "--max-photos INTEGER RANGE Most photos in one request. [default: 64; x>=1]" in text

@@ -1,8 +1,11 @@
 """`cnnapp serve`: trained runs behind a web page and an HTTP API."""
 
+import socket
+
 import click
 
 from cnnapp.cli.app import keras_quietly
+from cnnapp.errors import CnnappError
 
 
 def export_missing(specs: tuple[str, ...]) -> None:
@@ -20,6 +23,19 @@ def export_missing(specs: tuple[str, ...]) -> None:
 
             path, difference = export_onnx(run.path)
             click.echo(f"wrote {path}, within {difference:.1e} of the Keras model", err=True)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port; CnnappError when it cannot be had (the port is taken, say)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(socket.SOMAXCONN)
+    except OSError as error:
+        sock.close()
+        raise CnnappError(f"{host}:{port}: cannot listen there ({error.strerror or error})") from None
+    return sock
 
 
 @click.command()
@@ -56,6 +72,7 @@ def serve(runs: tuple[str, ...], host: str, port: int, max_photo_mb: float, max_
 
     models = load_served(list(runs))
     app = create_app(models, Limits(photo_bytes=int(max_photo_mb * 1024 * 1024), photos=max_photos))
+    sock = listening_socket(host, port)
     shown = "localhost" if host in ("127.0.0.1", "localhost") else host
-    click.echo(f"serving {', '.join(models)} at http://{shown}:{port}/ (API docs at /docs)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    click.echo(f"serving {', '.join(models)} at http://{shown}:{sock.getsockname()[1]}/ (API docs at /docs)", err=True)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
