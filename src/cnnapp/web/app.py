@@ -1,12 +1,13 @@
 """The FastAPI application: the page at /, the JSON API under /api, and /healthz."""
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -53,6 +54,7 @@ PREDICT_BODY = {
 def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> FastAPI:
     """The application serving these models within these limits."""
     limits = limits or Limits()
+    workers = anyio.CapacityLimiter(os.cpu_count() or 1)  # more threads than cores only queue for the GIL
     app = FastAPI(
         title="cnnapp",
         summary="Trained cnnapp runs: which class each photo shows.",
@@ -85,7 +87,7 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
         if served is None:
             raise HTTPException(404, f"no model named {name!r}; the models are {', '.join(models)}")
         uploads = await read_uploads(request, limits)
-        rows = await run_in_threadpool(answer, served.predictor, uploads, picture)
+        rows = await anyio.to_thread.run_sync(answer, served.predictor, uploads, picture, limiter=workers)
         errors = [row["error"] for row in rows if "error" in row]
         if len(errors) == len(rows):
             return JSONResponse({"detail": "; ".join(errors), "results": rows}, status_code=422)
