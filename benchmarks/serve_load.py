@@ -2,8 +2,9 @@
 
 Starts `cnnapp serve` on a free port on 127.0.0.1, then for each scenario a fixed number of requests spread over
 concurrent clients (keep-alive connections): single-photo requests at 1, 4 and 16 clients and 32-photo requests
-at 4 clients. Prints requests/s, photos/s and p50/p95/p99 latency of each, and, as the reference in the same run,
-`cnnapp predict RUN PHOTO` started once per photo. Without --run it first trains the signs model briefly on
+at 4 clients. Prints requests/s, photos/s, p50/p95/p99 latency, the CPU time the server and the clients spent
+per request, and the load average of each, and, as the reference in the same run, `cnnapp predict RUN PHOTO`
+started once per photo. Without --run it first trains the signs model briefly on
 sign-digits 0-5; everything goes to a temporary folder that is removed at the end.
 
     CNNAPP_DATA=../shared/datasets .venv/bin/python benchmarks/serve_load.py
@@ -26,10 +27,9 @@ from pathlib import Path
 
 import httpx
 
-from cnnapp.data.images import is_image_file
 from cnnapp.settings import data_dir
 
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+from predict_latency import ENV, cnnapp, sample_photos
 
 
 @dataclass(frozen=True)
@@ -40,14 +40,6 @@ class Scenario:
 
 
 SCENARIOS = [Scenario(1, 1, 500), Scenario(4, 1, 1000), Scenario(16, 1, 2000), Scenario(4, 32, 100)]
-
-
-def cnnapp(*args: str) -> subprocess.CompletedProcess:
-    """The finished `cnnapp ARGS` process; stops the benchmark if it failed."""
-    result = subprocess.run([sys.executable, "-m", "cnnapp", *args], env=ENV, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"cnnapp {' '.join(args)} failed:\n{result.stderr}")
-    return result
 
 
 def free_port() -> int:
@@ -76,14 +68,6 @@ def start_server(run: Path, port: int) -> subprocess.Popen:
             time.sleep(0.2)
     server.kill()
     sys.exit("cnnapp serve did not answer within 120 s")
-
-
-def sample_photos(source: Path, n: int) -> list[Path]:
-    """n photos spread evenly over source's image files."""
-    files = sorted(p for p in source.rglob("*") if p.is_file() and is_image_file(p))
-    if len(files) < n:
-        sys.exit(f"{source}: {len(files)} photos, fewer than {n}")
-    return [files[i * len(files) // n] for i in range(n)]
 
 
 def multipart(photos: list[tuple[str, bytes]]) -> tuple[bytes, str]:
@@ -156,10 +140,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     source = args.source or data_dir() / "sign-language-digits"
-    photos = sample_photos(source, 256)
-    uploads = [(p.name, p.read_bytes()) for p in photos]
-
     with tempfile.TemporaryDirectory(prefix="cnnapp-bench-") as tmp:
+        photos = sorted(sample_photos(source, 256, Path(tmp) / "photos").iterdir())
+        uploads = [(p.name, p.read_bytes()) for p in photos]
         run = Path(tmp) / "run"
         if args.run is None:
             print("training signs on sign-digits 0-5 for 10 epochs ...", file=sys.stderr)
