@@ -17,6 +17,7 @@ from cnnapp.web.served import ServedModel
 STATIC = Path(__file__).parent / "static"
 FORM_SLACK = 64 * 1024
 """Bytes a multipart body may hold beyond its photos: boundaries, part headers, file names."""
+NO_PHOTOS = "no photos: send them as multipart/form-data files (e.g. curl -F photos=@face.jpg)"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Limits:
 
 
 def megabytes(n: int) -> str:
+    """A byte count as megabytes, for messages."""
     return f"{n / (1024 * 1024):g} MB"
 
 
@@ -113,7 +115,7 @@ async def read_uploads(request: Request, limits: Limits) -> list[tuple[str, byte
             f"{megabytes(limits.photo_bytes)}",
         )
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise HTTPException(400, "no photos: send them as multipart/form-data files (e.g. curl -F photos=@face.jpg)")
+        raise HTTPException(400, NO_PHOTOS)
     try:
         form = await request.form(max_files=limits.photos, max_fields=limits.photos)
     except StarletteHTTPException as error:  # how Starlette reports a multipart body past its limits
@@ -122,7 +124,7 @@ async def read_uploads(request: Request, limits: Limits) -> list[tuple[str, byte
         raise
     files = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
     if not files:
-        raise HTTPException(400, "no photos: send them as multipart/form-data files (e.g. curl -F photos=@face.jpg)")
+        raise HTTPException(400, NO_PHOTOS)
     uploads = []
     for number, file in enumerate(files, start=1):
         name = file.filename or f"photo {number}"
