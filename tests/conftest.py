@@ -63,3 +63,6 @@ def every_nth(dataset, n: int):
 def monkeypatch_module():
     with pytest.MonkeyPatch.context() as patch:
         yield patch
+
+
+from servers import server  # noqa: E402, F401  (one served pair of runs for the server and page tests)

@@ -2,6 +2,7 @@
 
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -44,9 +45,13 @@ def fit_square(image: Image.Image, size: int = IMAGE_SIZE) -> np.ndarray:
     return np.asarray(square, dtype=np.uint8)
 
 
-def read_image(path: Path | str, size: int = IMAGE_SIZE) -> np.ndarray:
-    """One image file as a (size, size, 3) uint8 array; CnnappError naming the file if it cannot be read."""
-    path = Path(path)
+def read_image(path: Path | str | BinaryIO, size: int = IMAGE_SIZE, name: str | None = None) -> np.ndarray:
+    """One image file (a path or an open binary file) as a (size, size, 3) uint8 array.
+
+    CnnappError naming the file (name, else the path) if it cannot be read.
+    """
+    path = Path(path) if isinstance(path, str) else path
+    shown = name or path
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -55,15 +60,15 @@ def read_image(path: Path | str, size: int = IMAGE_SIZE) -> np.ndarray:
                 image.load()
                 return fit_square(to_rgb(image), size)
     except FileNotFoundError:
-        raise CnnappError(f"{path}: no such file") from None
+        raise CnnappError(f"{shown}: no such file") from None
     except IsADirectoryError:
-        raise CnnappError(f"{path}: is a directory, not an image") from None
+        raise CnnappError(f"{shown}: is a directory, not an image") from None
     except UnidentifiedImageError:
-        raise CnnappError(f"{path}: not an image cnnapp can read (JPEG, PNG, BMP or GIF)") from None
+        raise CnnappError(f"{shown}: not an image cnnapp can read (JPEG, PNG, BMP or GIF)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise CnnappError(f"{path}: image too large (over {MAX_PIXELS:,} pixels)") from None
+        raise CnnappError(f"{shown}: image too large (over {MAX_PIXELS:,} pixels)") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise CnnappError(f"{path}: unreadable image ({error})") from None
+        raise CnnappError(f"{shown}: unreadable image ({error})") from None
 
 
 def from_pil(image: Image.Image, size: int = IMAGE_SIZE) -> np.ndarray:

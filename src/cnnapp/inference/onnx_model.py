@@ -13,9 +13,12 @@ from cnnapp.models.outputs import two_columns
 class OnnxModel:
     """An ONNX model that takes (n, 64, 64, 3) float32 pixels in [0, 1], as the Keras models do."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        """threads: ONNX Runtime's threads within one call; None for its default (one per core)."""
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        if threads is not None:
+            options.intra_op_num_threads = threads
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # ONNX Runtime raises its own exception types for unusable files

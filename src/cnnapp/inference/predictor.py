@@ -85,13 +85,17 @@ class Predictor:
         return predictions
 
 
-def load(run_dir: Path | str) -> Predictor:
-    """A run ready to predict: its model.onnx with ONNX Runtime when exported, else its model.keras with Keras."""
+def load(run_dir: Path | str, threads: int | None = None) -> Predictor:
+    """A run ready to predict: its model.onnx with ONNX Runtime when exported, else its model.keras with Keras.
+
+    threads: ONNX Runtime's threads within one call (None: one per core); a server answering many small requests
+    at once runs each with one.
+    """
     run = read_run(run_dir)
     if (run.path / ONNX_FILE).is_file():
         from cnnapp.inference.onnx_model import OnnxModel
 
-        return Predictor(run, "onnx", OnnxModel(run.path / ONNX_FILE).probabilities)
+        return Predictor(run, "onnx", OnnxModel(run.path / ONNX_FILE, threads).probabilities)
     from cnnapp.training.evaluate import probabilities
     from cnnapp.training.reuse import load_model
 
