@@ -26,7 +26,7 @@ def demo_data() -> list[tuple[str, Dataset]]:
     type=click.Path(path_type=Path),
     default=Path("runs/demo"),
     show_default=True,
-    help="Where the two run folders go (replaced on each demo).",
+    help="Where the two run folders go (replaced on each demo; a stopped demo's training continues).",
 )
 @click.option("--seed", type=int, default=1, show_default=True)
 def demo(out: Path, seed: int) -> None:
@@ -55,7 +55,9 @@ def demo(out: Path, seed: int) -> None:
             f"\n== {model} on {dataset.name} ({', '.join(dataset.class_names)}): "
             f"{settings.epochs} epochs, batch {settings.batch_size}, {split.described}"
         )
-        result = train_run(model, dataset, split, settings, out / model, progress_verbosity(), replace=True)
+        result = train_run(
+            model, dataset, split, settings, out / model, progress_verbosity(), replace=True, resume=True
+        )
         rows.append((model, dataset.name, len(dataset.class_names), result))
     click.echo("\n| model | data | classes | test accuracy | test loss | test images | epochs | train time |")
     click.echo("|---|---|---|---|---|---|---|---|")
