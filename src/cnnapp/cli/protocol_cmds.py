@@ -49,7 +49,7 @@ def cv(model, data_name, classes, groups, out, resume, folds, seed_text, **optio
     \b
     Example:
       cnnapp cv happy --data happy-house --folds 5 --seeds 1-3
-      cnnapp cv smile-net --data happy-house --init-from runs/smiles --epochs 40 --batch-size 16
+      cnnapp cv smile-net --data happy-house --init-from runs/smiles --seeds 1-3
     """
     numbers = seed_list(seed_text)
     if resume and out is None:
