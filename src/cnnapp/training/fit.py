@@ -26,7 +26,7 @@ from cnnapp.models.catalog import build_model, recipe
 from cnnapp.training.curves import plot_history
 from cnnapp.training.evaluate import Result, probabilities, result_of, targets
 from cnnapp.training.reuse import load_model, unseen_by
-from cnnapp.training.rundir import read_history, read_json, read_run, write_json
+from cnnapp.training.rundir import RunInfo, read_history, read_json, read_run, write_json
 
 BACKUP = "backup"
 """The folder of a run being written where Keras's BackupAndRestore keeps the last finished epoch."""
@@ -110,6 +110,20 @@ def fit(
     return history.history
 
 
+def start_run(run_dir: str | Path, model_name: str) -> RunInfo:
+    """The run a training of model_name starts from; CnnappError when it is a run of another model."""
+    run = read_run(run_dir)
+    if run.config["model"] != model_name:
+        raise CnnappError(f"{run_dir}: a run of model {run.config['model']}, not {model_name}")
+    return run
+
+
+def check_start(run_dir: str | Path, model_name: str, dataset: Dataset, split: Split) -> None:
+    """Refuse to start a training from a run of another model, or from one that trained or validated on the
+    split's test images."""
+    unseen_by(start_run(run_dir, model_name), dataset, split.test)
+
+
 def load_matching_weights(
     model: keras.Model, run_dir: str, model_name: str, class_names: tuple[str, ...] | list[str]
 ) -> dict:
@@ -118,9 +132,7 @@ def load_matching_weights(
 
     Returns what was loaded, for the run's config.
     """
-    run = read_run(run_dir)
-    if run.config["model"] != model_name:
-        raise CnnappError(f"{run_dir}: a run of model {run.config['model']}, not {model_name}")
+    run = start_run(run_dir, model_name)
     source, target = load_model(run), without_augmentation(model)
     pairs = [(old, new) for old, new in zip(source.layers, target.layers, strict=False) if new.weights]
     if run.class_names != list(class_names):
@@ -165,7 +177,7 @@ def train_run(
     """
     chosen = recipe(model_name)
     if settings.init_from:
-        unseen_by(read_run(settings.init_from), dataset, split.test)
+        check_start(settings.init_from, model_name, dataset, split)
     with writing_folder(out, replace, resumable=True, resume=resume) as folder:
         seed_everything(settings.seed)
         model = build_model(model_name, dataset.class_names, settings.augment)

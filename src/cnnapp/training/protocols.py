@@ -9,8 +9,7 @@ from cnnapp.data.datasets import Dataset
 from cnnapp.data.splits import Split, fold_splits, split_dataset
 from cnnapp.files import writing_folder
 from cnnapp.training.evaluate import Result
-from cnnapp.training.fit import Settings, train_run
-from cnnapp.training.reuse import unseen_by
+from cnnapp.training.fit import Settings, check_start, train_run
 from cnnapp.training.rundir import read_run, write_json
 
 Plan = list[tuple[str, Split, Settings]]  # (member name, its split, its settings) for each training
@@ -51,7 +50,7 @@ def run_group(
     one it was training continues."""
     for _, split, settings in plan:
         if settings.init_from:
-            unseen_by(read_run(settings.init_from), dataset, split.test)
+            check_start(settings.init_from, model, dataset, split)
     members = {}
     with writing_folder(out, resumable=True, resume=resume) as folder:
         for name, split, settings in plan:
