@@ -13,10 +13,14 @@ SHARED = Path(os.environ.get("CNNAPP_DATA") or ROOT.parent / "shared" / "dataset
 
 
 def need_shared(*names: str) -> Path:
-    """The shared data folder; the test is skipped when those entries of it are not there."""
+    """The shared data folder; when those entries of it are not there the test is skipped, or fails in CI
+    (CI=true), where the data must be present."""
     missing = [n for n in names if not (SHARED / n).exists()]
     if missing:
-        pytest.skip(f"real data not found: {', '.join(missing)} under {SHARED} (set CNNAPP_DATA)")
+        message = f"real data not found: {', '.join(missing)} under {SHARED} (set CNNAPP_DATA)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     return SHARED
 
 

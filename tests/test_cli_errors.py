@@ -122,3 +122,8 @@ def test_every_command_has_help_with_an_example():
         result = cnnapp(*command, "--help")
         assert result.returncode == 0, command
         assert "Example:" in result.stdout and "cnnapp " in result.stdout.split("Example:")[1], command
+
+
+def test_a_seed_given_twice_is_an_error_about_seeds():
+    result = cnnapp("seeds", "signs", "--data", "sign-digits", "--seeds", "1,1")
+    assert_one_line_error(result, "--seeds 1,1", "1 given twice")

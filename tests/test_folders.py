@@ -1,6 +1,10 @@
 """Image folders: the real shared photos, the split, the class choice and the decode cache."""
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +16,8 @@ from cnnapp.data.splits import split_dataset
 from cnnapp.errors import CnnappError
 
 from conftest import need_shared
+
+SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 @pytest.fixture(scope="module")
@@ -85,12 +91,62 @@ def test_second_load_comes_from_the_cache(tmp_path, monkeypatch):
     first = load_folder(root)
     cached = list((tmp_path / "cache").glob("*.npz"))
     assert len(cached) == 1 and not any(p.suffix == ".npz" for p in root.rglob("*"))
+    # Pixels changed in the cache only come back: the second load reads the cache, not the photos.
+    marked = first[0].copy()
+    marked[0, 0, 0] = (0, 0, 77)
+    np.savez(cached[0], x=marked)
     second = load_folder(root)
-    assert (first[0] == second[0]).all() and first[4] == second[4]
+    assert second[0][0, 0, 0].tolist() == [0, 0, 77] and first[4] == second[4]
     # Changing one image's content changes the fingerprint, so nothing stale is reused.
     Image.new("RGB", (20, 30), (0, 255, 0)).save(root / "a" / "0.png")
     third = load_folder(root)
     assert third[4] != first[4] and third[0][0, 0, 0, 1] == 255
+
+
+def test_a_photo_rewritten_with_the_same_size_and_time_is_noticed(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNAPP_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "data"
+    for name in ("a", "b"):
+        (root / name).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (20, 30), (255, 0, 0)).save(root / name / f"{i}.bmp")
+    photo = root / "a" / "1.bmp"
+    first = load_folder(root)
+    before = photo.stat()
+    blue = tmp_path / "blue.bmp"
+    Image.new("RGB", (20, 30), (0, 0, 255)).save(blue)
+    with photo.open("r+b") as f:  # rewritten in place: same inode, same size
+        f.write(blue.read_bytes())
+    os.utime(photo, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same modification time
+    assert (photo.stat().st_size, photo.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    again = load_folder(root)
+    assert again[4] != first[4]
+    assert again[0][1, 10, 10].tolist() == [0, 0, 255] and first[0][1, 10, 10].tolist() == [255, 0, 0]
+
+
+FILL_CACHE = """
+import sys
+import numpy as np
+from cnnapp.data.folders import load_folder
+x, *_, fingerprint = load_folder(sys.argv[1])
+np.save(sys.argv[2], x)
+"""
+
+
+def test_two_processes_filling_the_cache_at_once_agree(tmp_path):
+    root = make_folder(tmp_path / "data", {"a": 40, "b": 40})
+    env = {**os.environ, "CNNAPP_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(SRC)}
+    fillers = [
+        subprocess.Popen([sys.executable, "-c", FILL_CACHE, str(root), str(tmp_path / f"{i}.npy")], env=env)
+        for i in range(3)
+    ]
+    assert [p.wait(timeout=120) for p in fillers] == [0, 0, 0]
+    decoded = [np.load(tmp_path / f"{i}.npy") for i in range(3)]
+    assert all(np.array_equal(decoded[0], d) for d in decoded[1:])
+    assert sorted(p.suffix for p in (tmp_path / "cache").iterdir()) == [".npz", ".txt"]
+    with np.load(next((tmp_path / "cache").glob("*.npz"))) as cached:
+        assert np.array_equal(cached["x"], decoded[0])
+    assert np.array_equal(load_folder(root)[0], decoded[0])
 
 
 def test_smiles_load_is_fast_the_second_time(monkeypatch, tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from cnnapp.data.datasets import load_course, load_image_folder
 from cnnapp.data.splits import fold_splits, group_ids, split_dataset
 from cnnapp.errors import CnnappError
+from cnnapp.training.evaluate import Result
 from cnnapp.training.protocols import summarise
 
 from clirun import assert_one_line_error, cnnapp
@@ -93,7 +94,7 @@ def test_too_many_folds_for_a_class_is_refused(happy_house):
 
 def test_summary_mean_and_sample_std():
     members = {
-        f"r{i}": {"test_accuracy": a, "test_loss": 1.0, "n_test": 10, "train_seconds": 2.0}
+        f"r{i}": Result(a, 1.0, 10, {}, [], ["a", "b"], training={"train_seconds": 2.0})
         for i, a in enumerate((0.8, 0.9, 1.0))
     }
     summary = summarise(members)

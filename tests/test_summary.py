@@ -61,3 +61,16 @@ def test_summary_command_prints_rows_counts_and_verdict():
     assert lines[: len(HAPPY_ROWS)] == [str(row) for row in HAPPY_ROWS]
     assert "37,633 parameters (37,569 trainable, 64 non-trainable)" in lines
     assert lines[-1] == "All checks passed."
+
+
+def test_summary_of_a_model_without_expected_rows_says_there_is_nothing_to_check():
+    result = cnnapp("summary", "smile-net")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "Nothing to check: smile-net has no expected rows (happy and signs do)."
+    assert "All checks passed" not in result.stdout
+
+
+def test_exit_codes_are_documented_with_their_own_code_for_a_failed_check():
+    result = cnnapp("--help")
+    codes = " ".join(result.stdout.split("Exit codes:")[1].split("Example:")[0].split())
+    assert "0 success, 1 something unexpected, 2 bad usage or data, 3 an architecture check found differences" in codes

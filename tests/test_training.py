@@ -7,7 +7,7 @@ import pytest
 
 from cnnapp.data.datasets import load_course, load_dataset, select_classes
 from cnnapp.data.splits import split_dataset
-from cnnapp.training.evaluate import probabilities
+from cnnapp.training.evaluate import probabilities, result_of
 from cnnapp.training.fit import Settings, default_settings, train_run
 from cnnapp.training.reuse import evaluate_run, load_model
 from cnnapp.training.rundir import read_run
@@ -41,7 +41,9 @@ def history_of(run_dir):
 
 def test_signs_model_learns_sign_digits(signs_six, tmp_path):
     split = split_dataset(signs_six, seed=3)
-    metrics = train_run("signs", signs_six, split, Settings(30, 64, 0.003, 3), tmp_path / "run", verbose=0)
+    result = train_run("signs", signs_six, split, Settings(30, 64, 0.003, 3), tmp_path / "run", verbose=0)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics == result.metrics()
     run = tmp_path / "run"
     assert {p.name for p in run.iterdir()} == RUN_FILES
     history = history_of(run)
@@ -63,21 +65,21 @@ def test_signs_model_learns_sign_digits(signs_six, tmp_path):
     assert config["data"]["fingerprint"] == signs_six.fingerprint
     assert config["hyperparameters"]["learning_rate"] == 0.003
     assert config["split"]["n_test"] == len(split.test) and config["split"]["fractions"] == [0.7, 0.15, 0.15]
+    assert config["split"]["test_indices"] == split.test.tolist() and config["split"]["n_images"] == len(signs_six.y)
+    assert config["split"]["test_files"] == [signs_six.paths[i] for i in split.test]
     assert "keras" in config["versions"] and "tensorflow-cpu" in config["versions"]
 
 
-def test_a_reloaded_run_predicts_exactly_as_before(signs_six, tmp_path):
+def test_a_reloaded_run_predicts_exactly_as_it_did_when_trained(signs_six, tmp_path):
     split = split_dataset(signs_six, seed=4)
-    train_run("signs", signs_six, split, Settings(3, 64, 0.001, 4), tmp_path / "run", verbose=0)
-    model = load_model(read_run(tmp_path / "run"))
-    again = load_model(read_run(tmp_path / "run"))
-    images = signs_six.x[split.test]
-    assert np.array_equal(probabilities(model, images), probabilities(again, images))
+    trained = train_run("signs", signs_six, split, Settings(3, 64, 0.001, 4), tmp_path / "run", verbose=0)
+    reloaded = load_model(read_run(tmp_path / "run"))
+    again = result_of(probabilities(reloaded, signs_six.x[split.test]), signs_six.y[split.test], trained.class_names)
+    assert (again.loss, again.confusion_matrix) == (trained.loss, trained.confusion_matrix)
     evaluation = evaluate_run(tmp_path / "run", signs_six)
-    stored = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert evaluation.metrics["accuracy"] == stored["test_accuracy"]
-    assert evaluation.metrics["confusion_matrix"] == stored["confusion_matrix"]
-    assert "test split" in evaluation.described
+    assert (evaluation.accuracy, evaluation.loss, evaluation.n) == (trained.accuracy, trained.loss, trained.n)
+    assert evaluation.confusion_matrix == trained.confusion_matrix
+    assert "the run's test images" in evaluation.images
 
 
 def test_the_same_seed_gives_the_same_metrics(signs_six, tmp_path):
@@ -86,20 +88,20 @@ def test_the_same_seed_gives_the_same_metrics(signs_six, tmp_path):
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
         split = split_dataset(small, seed)
         runs.append(train_run("signs", small, split, Settings(4, 32, 0.003, seed), tmp_path / name, verbose=0))
-    assert runs[0]["test_loss"] == runs[1]["test_loss"]
-    assert runs[0]["confusion_matrix"] == runs[1]["confusion_matrix"]
-    assert runs[0]["test_loss"] != runs[2]["test_loss"]
+    assert runs[0].loss == runs[1].loss
+    assert runs[0].confusion_matrix == runs[1].confusion_matrix
+    assert runs[0].loss != runs[2].loss
 
 
 def test_happy_model_learns_smiles(monkeypatch, tmp_path):
     monkeypatch.setenv("CNNAPP_DATA", str(need_shared("smiles")))
     smiles = every_nth(load_dataset("smiles"), 4)
     split = split_dataset(smiles, seed=1)
-    metrics = train_run("happy", smiles, split, default_settings("happy", 1, epochs=4), tmp_path / "run", verbose=0)
+    result = train_run("happy", smiles, split, default_settings("happy", 1, epochs=4), tmp_path / "run", verbose=0)
     history = history_of(tmp_path / "run")
     assert history["loss"][-1] < history["loss"][0]
     majority = np.bincount(smiles.y[split.test]).max() / len(split.test)
-    assert metrics["test_accuracy"] > majority + 0.05
+    assert result.accuracy > majority + 0.05
 
 
 def test_happy_model_on_course_files_made_from_the_real_test_file(tmp_path):
@@ -111,11 +113,11 @@ def test_happy_model_on_course_files_made_from_the_real_test_file(tmp_path):
     dataset = load_dataset(str(tmp_path))
     split = split_dataset(dataset, seed=1)
     assert len(split.train) == 110 and np.array_equal(split.val, split.test)
-    metrics = train_run("happy", dataset, split, default_settings("happy", 1), tmp_path / "run", verbose=0)
+    result = train_run("happy", dataset, split, default_settings("happy", 1), tmp_path / "run", verbose=0)
     history = history_of(tmp_path / "run")
     assert history["loss"][-1] < 0.5 * history["loss"][0]
     assert history["accuracy"][-1] > 0.9
-    assert metrics["n_test"] == 40 and metrics["test_accuracy"] > 0.6
+    assert result.n == 40 and result.accuracy > 0.6
 
 
 def test_train_and_evaluate_through_the_command(tmp_path):

@@ -1,4 +1,8 @@
-"""The command group: one-line errors and exit codes (0 success, 2 bad usage or data, 1 unexpected)."""
+"""The command group: one-line errors and exit codes.
+
+0 success; 1 something unexpected (a bug or a fault of the machine); 2 bad usage or data; 3 an architecture
+check that found differences (`cnnapp summary`, `cnnapp demo`); 130 interrupted (Ctrl-C).
+"""
 
 import os
 import sys
@@ -8,8 +12,10 @@ import click
 
 from cnnapp.errors import CnnappError
 
-EXIT_BAD_INPUT = 2
 EXIT_UNEXPECTED = 1
+EXIT_BAD_INPUT = 2
+EXIT_CHECK_FAILED = 3
+EXIT_INTERRUPTED = 130
 
 
 class App(click.Group):
@@ -19,9 +25,9 @@ class App(click.Group):
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)
-        except click.exceptions.Abort:
+        except (click.exceptions.Abort, KeyboardInterrupt):
             click.echo("cnnapp: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         except click.ClickException as error:
             error.show()
             sys.exit(EXIT_BAD_INPUT)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from cnnapp.cli.app import keras_quietly, progress_verbosity
+from cnnapp.cli.app import EXIT_CHECK_FAILED, keras_quietly, progress_verbosity
 from cnnapp.cli.data_cmds import get_one
 from cnnapp.cli.model_cmds import architecture_check
 from cnnapp.data.datasets import Dataset, load_dataset, select_classes
@@ -44,7 +44,7 @@ def demo_data() -> list[tuple[str, Dataset]]:
     type=click.Path(path_type=Path),
     default=Path("runs/demo"),
     show_default=True,
-    help="Where the two run folders go (replaced on each demo).",
+    help="Where the two run folders go (replaced on each demo; a stopped demo's training continues).",
 )
 @click.option("--seed", type=int, default=1, show_default=True)
 def demo(out: Path, seed: int) -> None:
@@ -64,7 +64,7 @@ def demo(out: Path, seed: int) -> None:
         *_, problems = architecture_check(model)
         click.echo(f"architecture check, {model}: {verdict(problems)}")
         if problems:
-            raise SystemExit(1)
+            raise SystemExit(EXIT_CHECK_FAILED)
     rows = []
     for model, dataset in pairs:
         settings = default_settings(model, seed)
@@ -73,13 +73,15 @@ def demo(out: Path, seed: int) -> None:
             f"\n== {model} on {dataset.name} ({', '.join(dataset.class_names)}): "
             f"{settings.epochs} epochs, batch {settings.batch_size}, {split.described}"
         )
-        metrics = train_run(model, dataset, split, settings, out / model, progress_verbosity(), replace=True)
-        rows.append((model, dataset.name, len(dataset.class_names), metrics))
+        result = train_run(
+            model, dataset, split, settings, out / model, progress_verbosity(), replace=True, resume=True
+        )
+        rows.append((model, dataset.name, len(dataset.class_names), result))
     click.echo("\n| model | data | classes | test accuracy | test loss | test images | epochs | train time |")
     click.echo("|---|---|---|---|---|---|---|---|")
-    for model, name, classes, m in rows:
+    for model, name, classes, r in rows:
         click.echo(
-            f"| {model} | {name} | {classes} | {m['test_accuracy']:.3f} | {m['test_loss']:.3f} | "
-            f"{m['n_test']} | {m['epochs_run']} | {m['train_seconds']:.0f} s |"
+            f"| {model} | {name} | {classes} | {r.accuracy:.3f} | {r.loss:.3f} | "
+            f"{r.n} | {r.training['epochs_run']} | {r.training['train_seconds']:.0f} s |"
         )
     click.echo(f"\nruns: {out / 'signs'}, {out / 'happy'} (model.keras, metrics.json, loss.png, accuracy.png)")

@@ -18,6 +18,11 @@ def cli() -> None:
     """Build, train, check and use small convolutional networks on 64x64 photos.
 
     \b
+    Exit codes:
+      0 success, 1 something unexpected, 2 bad usage or data,
+      3 an architecture check found differences, 130 interrupted (Ctrl-C)
+
+    \b
     Example:
       CNNAPP_DATA=../shared/datasets cnnapp demo
     """

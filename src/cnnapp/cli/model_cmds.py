@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cnnapp.cli.app import keras_quietly, progress_verbosity
+from cnnapp.cli.app import EXIT_CHECK_FAILED, keras_quietly, progress_verbosity
 from cnnapp.data.datasets import Dataset, load_dataset, parse_classes, select_classes
 from cnnapp.errors import CnnappError
 
@@ -33,11 +33,14 @@ def architecture_check(name: str):
 def summary_cmd(model: str) -> None:
     """A model's layers as rows, then the check against the course's expected rows (happy, signs).
 
+    Exit code 3 when the check finds differences.
+
     \b
     Example:
       cnnapp summary happy
     """
     keras_quietly()
+    from cnnapp.models.catalog import recipe
     from cnnapp.models.summary import parameter_counts, verdict
 
     built, rows, problems = architecture_check(model)
@@ -45,9 +48,12 @@ def summary_cmd(model: str) -> None:
         click.echo(row)
     total, trainable, frozen = parameter_counts(built)
     click.echo(f"{total:,} parameters ({trainable:,} trainable, {frozen:,} non-trainable)")
+    if recipe(model).expected_rows is None:
+        click.echo(f"Nothing to check: {model} has no expected rows (happy and signs do).")
+        return
     click.echo(verdict(problems))
     if problems:
-        raise SystemExit(1)
+        raise SystemExit(EXIT_CHECK_FAILED)
 
 
 def default_out(model: str, data: str) -> Path:
@@ -81,6 +87,12 @@ TRAINING_OPTIONS = [
         r"the same first (...) of this regular expression are one group, e.g. 'IMG_(\d+)\d' for sign-digits.",
     ),
     click.option("--out", type=click.Path(path_type=Path), help="Where to write. Default: under runs/, named by time."),
+    click.option(
+        "--resume",
+        is_flag=True,
+        help="Continue the training that was stopped (killed, Ctrl-C) while writing --out, from its last finished "
+        "epoch; the same command and settings as before.",
+    ),
 ]
 
 
@@ -133,7 +145,14 @@ def settings_for(model: str, seed: int, options: dict):
 @training_options
 @click.option("--seed", type=int, default=1, show_default=True, help="Seeds the split, the weights and the shuffling.")
 def train(
-    model: str, data_name: str, classes: str | None, groups: str | None, out: Path | None, seed: int, **options
+    model: str,
+    data_name: str,
+    classes: str | None,
+    groups: str | None,
+    out: Path | None,
+    resume: bool,
+    seed: int,
+    **options,
 ) -> None:
     r"""Train MODEL (happy, signs, smile-net, sign-net) on a dataset and write a run folder.
 
@@ -142,7 +161,10 @@ def train(
       cnnapp train signs --data sign-digits --classes 0-5 --epochs 20 --out runs/signs-20
       cnnapp train smile-net --data smiles --out runs/smiles
       cnnapp train sign-net --data sign-digits --classes 0-5 --groups 'IMG_(\d+)\d'
+      cnnapp train sign-net --data sign-digits --out runs/digits --resume   # after a stop
     """
+    if resume and out is None:
+        raise CnnappError("--resume needs the --out of the stopped training")
     out = out or default_out(model, data_name)
     dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
     from cnnapp.data.splits import split_dataset
@@ -156,10 +178,10 @@ def train(
         f"training {model} on {dataset.name}: {len(split.train)} train, {len(split.val)} validation, "
         f"{len(split.test)} test ({split.described})"
     )
-    metrics = train_run(model, dataset, split, settings, out, progress_verbosity())
+    result = train_run(model, dataset, split, settings, out, progress_verbosity(), resume=resume)
     click.echo(
-        f"test accuracy {metrics['test_accuracy']:.4f}, loss {metrics['test_loss']:.4f} "
-        f"on {metrics['n_test']} images, {metrics['train_seconds']:.0f} s"
+        f"test accuracy {result.accuracy:.4f}, loss {result.loss:.4f} "
+        f"on {result.n} images, {result.training['train_seconds']:.0f} s"
     )
     click.echo(f"run folder: {out}")
 
@@ -169,7 +191,8 @@ def train(
 @click.option("--data", "data_name", required=True, help="A dataset name or path with classes the run knows.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def evaluate(run: Path, data_name: str, as_json: bool) -> None:
-    """Evaluate a saved run on a dataset (its test part when the run trained on it, else all of it).
+    """Evaluate a saved run on a dataset: exactly its test images when the run trained on this data (refused
+    when they cannot be found again), a course pair's test file, else all of it.
 
     \b
     Example:
@@ -183,12 +206,11 @@ def evaluate(run: Path, data_name: str, as_json: bool) -> None:
     from cnnapp.training.reuse import evaluate_run
 
     result = evaluate_run(run, dataset)
-    metrics = result.metrics
     if as_json:
         keys = ("accuracy", "loss", "n", "per_class_accuracy", "confusion_matrix", "class_names")
-        click.echo(json.dumps({k: metrics[k] for k in keys} | {"evaluated_on": result.described}))
+        click.echo(json.dumps({k: getattr(result, k) for k in keys} | {"evaluated_on": result.images}))
         return
-    click.echo(f"{run} on {result.described}")
-    click.echo(f"  accuracy {metrics['accuracy']:.4f}  loss {metrics['loss']:.4f}  n {metrics['n']}")
-    for name, value in metrics["per_class_accuracy"].items():
+    click.echo(f"{run} on {result.images}")
+    click.echo(f"  accuracy {result.accuracy:.4f}  loss {result.loss:.4f}  n {result.n}")
+    for name, value in result.per_class_accuracy.items():
         click.echo(f"  {name:<14} {'-' if value is None else f'{value:.4f}'}")

@@ -1,6 +1,7 @@
 """`cnnapp cv` and `cnnapp seeds`: a model judged over several trainings, as mean and std."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -9,11 +10,12 @@ from cnnapp.cli.model_cmds import default_out, prepared, settings_for, training_
 from cnnapp.data.datasets import parse_classes
 from cnnapp.errors import CnnappError
 
+if TYPE_CHECKING:
+    from cnnapp.training.evaluate import Result
 
-def print_member(name: str, metrics: dict) -> None:
-    click.echo(
-        f"{name}: test accuracy {metrics['test_accuracy']:.4f} on {metrics['n_test']}, {metrics['train_seconds']:.0f} s"
-    )
+
+def print_member(name: str, result: "Result") -> None:
+    click.echo(f"{name}: test accuracy {result.accuracy:.4f} on {result.n}, {result.training['train_seconds']:.0f} s")
 
 
 def print_summary(summary: dict, out: Path) -> None:
@@ -28,7 +30,7 @@ def print_summary(summary: dict, out: Path) -> None:
 
 def seed_list(text: str) -> list[int]:
     """'1-3' -> [1, 2, 3]; '1,5,9' -> [1, 5, 9]."""
-    chosen = parse_classes(text)
+    chosen = parse_classes(text, "--seeds")
     if not all(s.lstrip("-").isdigit() for s in chosen):
         raise CnnappError(f"--seeds {text}: seeds are whole numbers, e.g. 1-3 or 1,5,9")
     return [int(s) for s in chosen]
@@ -38,7 +40,7 @@ def seed_list(text: str) -> list[int]:
 @training_options
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
 @click.option("--seeds", "seed_text", default="1", show_default=True, help="One k-fold per seed, e.g. 1-3.")
-def cv(model, data_name, classes, groups, out, folds, seed_text, **options) -> None:
+def cv(model, data_name, classes, groups, out, resume, folds, seed_text, **options) -> None:
     """Stratified k-fold cross-validation of MODEL on a dataset: one run per fold (and seed), then mean ± std.
 
     Every image takes part (a course pair's train and test files alike); in each fold, 15% of the
@@ -47,35 +49,43 @@ def cv(model, data_name, classes, groups, out, folds, seed_text, **options) -> N
     \b
     Example:
       cnnapp cv happy --data happy-house --folds 5 --seeds 1-3
-      cnnapp cv smile-net --data happy-house --init-from runs/smiles --epochs 40 --batch-size 16
+      cnnapp cv smile-net --data happy-house --init-from runs/smiles --seeds 1-3
     """
     numbers = seed_list(seed_text)
+    if resume and out is None:
+        raise CnnappError("--resume needs the --out of the stopped cross-validation")
     out = out or default_out(f"cv-{model}", data_name)
     dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
     from cnnapp.training.protocols import cross_validation_plan, run_group
 
     plan = cross_validation_plan(dataset, folds, numbers, lambda seed: settings_for(model, seed, options), groups)
     protocol = {"kind": "cross-validation", "folds": folds, "seeds": numbers, "groups": groups}
-    summary = run_group(model, dataset, plan, out, protocol, progress_verbosity(), print_member)
+    summary = run_group(model, dataset, plan, out, protocol, progress_verbosity(), print_member, resume)
     print_summary(summary, out)
 
 
 @click.command()
 @training_options
 @click.option("--seeds", "seed_text", default="1-3", show_default=True, help="Seeds, e.g. 1-3 or 1,5,9.")
-def seeds(model, data_name, classes, groups, out, seed_text, **options) -> None:
-    """Train MODEL once per seed on the held-out protocol (each seed its own split), then mean ± std.
+def seeds(model, data_name, classes, groups, out, resume, seed_text, **options) -> None:
+    """Train MODEL once per seed on the held-out protocol, then mean ± std.
+
+    On image folders each seed draws its own split; course files keep their own split, so there the seeds
+    vary only the initial weights and the training order.
 
     \b
     Example:
       cnnapp seeds signs --data sign-digits --classes 0-5 --seeds 1-3
     """
     numbers = seed_list(seed_text)
+    if resume and out is None:
+        raise CnnappError("--resume needs the --out of the stopped seeds run")
     out = out or default_out(f"seeds-{model}", data_name)
     dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
-    from cnnapp.training.protocols import run_group, seeds_plan
+    from cnnapp.training.protocols import run_group, seeds_plan, what_varies
 
     plan = seeds_plan(dataset, numbers, lambda seed: settings_for(model, seed, options), groups)
-    protocol = {"kind": "seeds", "seeds": numbers, "groups": groups}
-    summary = run_group(model, dataset, plan, out, protocol, progress_verbosity(), print_member)
+    protocol = {"kind": "seeds", "seeds": numbers, "groups": groups, "varies": what_varies(dataset)}
+    click.echo(f"{dataset.name}: {protocol['varies']}")
+    summary = run_group(model, dataset, plan, out, protocol, progress_verbosity(), print_member, resume)
     print_summary(summary, out)

@@ -60,8 +60,9 @@ def report(run: Path, data_name: str | None, out: Path | None) -> None:
     """A run's figures and one self-contained HTML page: configuration, curves, confusion matrix,
     per-class scores, test photos with predictions, the most confident mistakes and the architecture.
 
-    The images are the run's own test images, found again from the data it trained on. With --data:
-    that data's test file for course files, the run's test split when the run trained on it, else all of it.
+    The images are the run's own test images, exactly as its config.json records them, in the data it
+    trained on (refused when they cannot be found there again). With --data of other data: a course
+    pair's test file, else all of its images.
 
     \b
     Example:

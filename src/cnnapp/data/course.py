@@ -30,7 +30,7 @@ def read_course_file(path: Path, part: str) -> tuple[np.ndarray, np.ndarray, np.
             if missing:
                 raise CnnappError(f"{path}: missing HDF5 dataset(s) {', '.join(missing)}; expected {', '.join(keys)}")
             x, y, classes = (f[k][()] for k in keys)
-    except OSError as error:
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError) as error:  # h5py's errors for damaged files
         raise CnnappError(f"{path}: not a readable HDF5 file ({error})") from None
     if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
         raise CnnappError(

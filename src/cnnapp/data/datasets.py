@@ -133,6 +133,19 @@ def _course_prefix(folder: Path) -> str | None:
     return None
 
 
+def labels_for(kind: str, location: str) -> dict[str, str]:
+    """The readable class names of the named dataset of this kind at this location (course prefix or folder),
+    so that a dataset given by path is named as when given by name."""
+    for named in NAMED.values():
+        if named.kind == kind and (
+            named.location == location
+            if kind == "course"
+            else Path(location) == (data_dir() / named.location).resolve()
+        ):
+            return named.labels
+    return {}
+
+
 def load_dataset(name: str) -> Dataset:
     """A dataset by name (see NAMED, found under the data directory) or by path (folder or course pair)."""
     if name in NAMED:
@@ -150,12 +163,12 @@ def load_dataset(name: str) -> Dataset:
             raise CnnappError(f"{path}: a dataset file must be a course HDF5 file (.h5)")
         for prefix, (_, test_name) in COURSE_FILES.items():
             if path.name == test_name:
-                return load_course(path.parent, prefix, name)
+                return load_course(path.parent, prefix, name, labels_for("course", prefix))
         raise CnnappError(f"{path}: course files are named {', '.join(n for p in COURSE_FILES.values() for n in p)}")
     prefix = _course_prefix(path)
     if prefix:
-        return load_course(path, prefix, name)
-    return load_image_folder(path, name)
+        return load_course(path, prefix, name, labels_for("course", prefix))
+    return load_image_folder(path, name, labels_for("folder", str(path.resolve())))
 
 
 def select_classes(dataset: Dataset, wanted: list[str]) -> Dataset:
@@ -186,17 +199,19 @@ def select_classes(dataset: Dataset, wanted: list[str]) -> Dataset:
     )
 
 
-def parse_classes(text: str) -> list[str]:
-    """'0-5' -> ['0', ..., '5']; 'a,b' -> ['a', 'b']; ranges and names may be mixed: '0-2,7'."""
+def parse_classes(text: str, option: str = "--classes") -> list[str]:
+    """'0-5' -> ['0', ..., '5']; 'a,b' -> ['a', 'b']; ranges and names may be mixed: '0-2,7'. option names the
+    command-line option the text came from, in errors."""
     wanted: list[str] = []
     for part in (p.strip() for p in text.split(",")):
         low, dash, high = part.partition("-")
         if dash and low.isdigit() and high.isdigit():
             if int(low) > int(high):
-                raise CnnappError(f"--classes {text}: range {part} runs backwards")
+                raise CnnappError(f"{option} {text}: range {part} runs backwards")
             wanted += [str(i) for i in range(int(low), int(high) + 1)]
         elif part:
             wanted.append(part)
-    if len(set(wanted)) != len(wanted):
-        raise CnnappError(f"--classes {text}: a class is named twice")
+    twice = sorted({w for w in wanted if wanted.count(w) > 1})
+    if twice:
+        raise CnnappError(f"{option} {text}: {', '.join(twice)} given twice")
     return wanted

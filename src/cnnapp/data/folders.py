@@ -2,7 +2,6 @@
 
 import hashlib
 import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from cnnapp.data.images import is_image_file, read_image
 from cnnapp.errors import CnnappError
+from cnnapp.files import writing_file
 from cnnapp.settings import IMAGE_SIZE, cache_dir
 
 CACHE_VERSION = 1
@@ -44,16 +44,20 @@ def fingerprint_files(root: Path, files: list[Path]) -> str:
 
 
 def content_fingerprint(root: Path, files: list[Path]) -> str:
-    """fingerprint_files, remembered in the cache against each file's size and modification time."""
+    """fingerprint_files, remembered in the cache against each file's size, modification and change times and
+    inode: a file rewritten in place changes its change time, one replaced by another its inode."""
     digest = hashlib.sha256()
     for path in files:
         stat = path.stat()
-        digest.update(f"{path.relative_to(root).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+        key = (path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+        digest.update("\0".join(map(str, key)).encode() + b"\0")
     remembered = cache_dir() / f"stat-{digest.hexdigest()[:32]}.txt"
     if remembered.is_file():
         return remembered.read_text().strip()
     fingerprint = fingerprint_files(root, files)
-    _write_atomically(remembered, lambda f: f.write(fingerprint.encode()))
+    remembered.parent.mkdir(parents=True, exist_ok=True)
+    with writing_file(remembered) as tmp:
+        tmp.write_text(fingerprint)
     return fingerprint
 
 
@@ -64,18 +68,6 @@ def decode_files(files: list[Path], size: int = IMAGE_SIZE) -> np.ndarray:
         for i, array in enumerate(pool.map(lambda p: read_image(p, size), files)):
             images[i] = array
     return images
-
-
-def _write_atomically(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_folder(root: Path, size: int = IMAGE_SIZE) -> tuple[np.ndarray, np.ndarray, list[str], list[str], str]:
@@ -92,6 +84,7 @@ def load_folder(root: Path, size: int = IMAGE_SIZE) -> tuple[np.ndarray, np.ndar
             x = arrays["x"]
     else:
         x = decode_files(files, size)
-        _write_atomically(cached, lambda f: np.savez(f, x=x))
+        with writing_file(cached) as tmp:
+            np.savez(tmp, x=x)
     relative = [f.relative_to(root).as_posix() for f in files]
     return x, labels, names, relative, fingerprint

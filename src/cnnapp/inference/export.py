@@ -1,13 +1,12 @@
 """A run's Keras model written beside it as model.onnx, checked against Keras before it is kept."""
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from cnnapp.errors import CnnappError
+from cnnapp.files import writing_file
 from cnnapp.inference.onnx_model import OnnxModel
 from cnnapp.inference.predictor import ONNX_FILE
 from cnnapp.settings import IMAGE_SIZE
@@ -26,18 +25,11 @@ def export_onnx(run_dir: Path | str) -> tuple[Path, float]:
     check = np.random.default_rng(0).integers(0, 256, size=(16, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
     expected = probabilities(model, check)  # calling the model once also readies it for export
     target = run.path / ONNX_FILE
-    fd, tmp = tempfile.mkstemp(dir=run.path, prefix=".model.", suffix=".onnx")
-    os.close(fd)
-    try:
+    with writing_file(target) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # tf2onnx's own use of np.object
-            model.export(tmp, format="onnx", verbose=False)
-        difference = float(np.abs(OnnxModel(Path(tmp)).probabilities(check) - expected).max())
+            model.export(str(tmp), format="onnx", verbose=False)
+        difference = float(np.abs(OnnxModel(tmp).probabilities(check) - expected).max())
         if difference > TOLERANCE:
             raise CnnappError(f"{target}: not written, the ONNX model differs from Keras's by {difference:.1e}")
-        Path(tmp).chmod(0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return target, difference

@@ -1,7 +1,5 @@
 """Figures of photos and results, laid out on a fixed grid so that every tile is readable at 100%."""
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from cnnapp.errors import CnnappError
+from cnnapp.files import writing_file
 
 DPI = 100
 TILE = 1.3  # inches a photo takes on a side (130 pixels: a 64x64 image about twice its size)
@@ -109,15 +108,9 @@ def save_png(fig: Figure, path: Path) -> Path:
     if not path.parent.is_dir():
         plt.close(fig)
         raise CnnappError(f"{path}: no such folder {path.parent}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=DPI)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with writing_file(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=DPI)
     finally:
         plt.close(fig)
     return path

@@ -4,6 +4,7 @@ import base64
 from html import escape
 from pathlib import Path
 
+from cnnapp.training.evaluate import Result
 from cnnapp.training.rundir import RunInfo
 
 STYLE = """
@@ -101,14 +102,14 @@ def config_section(config: dict) -> str:
     )
 
 
-def results_section(run: RunInfo, described: str, metrics: dict) -> str:
+def results_section(run: RunInfo, result: Result) -> str:
     """The headline figures here, the ones recorded at training time, and a note when they differ."""
     stored = run.metrics
     here = [
-        ("evaluated on", described),
-        ("accuracy", f"{metrics['accuracy']:.4f}"),
-        ("loss", f"{metrics['loss']:.4f}"),
-        ("images", metrics["n"]),
+        ("evaluated on", result.images),
+        ("accuracy", f"{result.accuracy:.4f}"),
+        ("loss", f"{result.loss:.4f}"),
+        ("images", result.n),
     ]
     trained = [
         ("test accuracy", f"{stored['test_accuracy']:.4f}" if "test_accuracy" in stored else None),
@@ -120,7 +121,7 @@ def results_section(run: RunInfo, described: str, metrics: dict) -> str:
         ("training time", f"{stored['train_seconds']:.1f} s" if "train_seconds" in stored else None),
     ]
     note = ""
-    if metrics["confusion_matrix"] != stored.get("confusion_matrix"):
+    if result.confusion_matrix != stored.get("confusion_matrix"):
         note = (
             '<p class="note">These are not the images the run was tested on when it was trained, so the figures '
             "below differ from those in its metrics.json.</p>"
@@ -172,8 +173,7 @@ def architecture_section(rows: list[list], totals: dict[str, int]) -> str:
 
 def report_page(
     run: RunInfo,
-    described: str,
-    metrics: dict,
+    result: Result,
     per_class: dict,
     rows: list[list],
     totals: dict[str, int],
@@ -190,8 +190,8 @@ def report_page(
     body = [
         f"<h1>Run report: {escape(title)}</h1>",
         f'<p class="lead">Run folder <code>{escape(str(run.path))}</code>: accuracy '
-        f"<strong>{metrics['accuracy']:.4f}</strong> on {metrics['n']} images ({escape(described)}).</p>",
-        results_section(run, described, metrics),
+        f"<strong>{result.accuracy:.4f}</strong> on {result.n} images ({escape(result.images)}).</p>",
+        results_section(run, result),
         config_section(config),
         '<h2>Training curves</h2><div class="pair curves">'
         + embedded(figures["loss"], "loss per epoch, train and validation")
@@ -200,7 +200,7 @@ def report_page(
         '<h2>Confusion matrix</h2><div class="pair">'
         + embedded(figures["confusion"], "confusion matrix")
         + "<div>"
-        + confusion_table(metrics["confusion_matrix"], names)
+        + confusion_table(result.confusion_matrix, names)
         + "</div></div>",
         "<h2>Per-class precision, recall and F1</h2>" + per_class_table(per_class, names),
         "<h2>Test photos and predictions</h2>"

@@ -1,6 +1,5 @@
 """A run's report: figures and one self-contained HTML page about how it was trained and how it does."""
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,13 +9,14 @@ from sklearn.metrics import classification_report
 
 from cnnapp.data.datasets import Dataset
 from cnnapp.errors import CnnappError
+from cnnapp.files import writing_folder
 from cnnapp.models.summary import parameter_counts, summary
 from cnnapp.reports.figures import Tile, confusion_figure, in_rows, save_png, tile_grid
 from cnnapp.reports.page import report_page
 from cnnapp.training.curves import plot_history
-from cnnapp.training.evaluate import metrics_of, probabilities
+from cnnapp.training.evaluate import Result, probabilities, result_of
 from cnnapp.training.reuse import evaluation_images, load_model, matched
-from cnnapp.training.rundir import RunInfo, writing_run
+from cnnapp.training.rundir import RunInfo, read_history
 
 COLUMNS = 7
 """Tiles a row in the report's grids: 1,040 pixels, the page's width."""
@@ -59,17 +59,6 @@ def tested_on(run: RunInfo, model: keras.Model, dataset: Dataset) -> Tested:
     return Tested(images, data.y[which], probabilities(model, images), run.class_names, f"{dataset.name}, {described}")
 
 
-def read_history(run: RunInfo) -> dict[str, list[float]]:
-    """The run's history.csv as metric name -> one value per epoch."""
-    path = run.path / "history.csv"
-    try:
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
-        return {key: [float(row[key]) for row in rows] for key in rows[0] if key != "epoch"}
-    except (OSError, IndexError, KeyError, TypeError, ValueError) as error:
-        raise CnnappError(f"{path}: unreadable training history ({error})") from None
-
-
 def architecture(model: keras.Model) -> tuple[list[list], dict[str, int]]:
     """The model's summary rows and its total, trainable and non-trainable parameter counts."""
     total, trainable, frozen = parameter_counts(model)
@@ -88,15 +77,15 @@ def confident_mistakes(tested: Tested, count: int) -> np.ndarray:
     return wrong[np.argsort(-confidence, kind="stable")][:count]
 
 
-def draw_figures(run: RunInfo, tested: Tested, metrics: dict, folder: Path) -> dict[str, Path]:
+def draw_figures(run: RunInfo, tested: Tested, result: Result, folder: Path) -> dict[str, Path]:
     """The report's PNGs in folder, by role: loss, accuracy, confusion, predictions and (if any) mistakes."""
     title = f"{run.config['model']} on {run.config['data']['name']}"
-    loss, accuracy = plot_history(read_history(run), folder, title)
+    loss, accuracy = plot_history(read_history(run.path / "history.csv"), folder, title)
     n = len(tested.labels)
     figures = {"loss": loss, "accuracy": accuracy}
     heading = f"{n} images (rows: true class, columns: predicted)"
     figures["confusion"] = save_png(
-        confusion_figure(metrics["confusion_matrix"], tested.class_names, heading), folder / "confusion.png"
+        confusion_figure(result.confusion_matrix, tested.class_names, heading), folder / "confusion.png"
     )
     shown = spread(n, SHOWN)
     wrong = int(np.count_nonzero(tested.predicted[shown] != tested.labels[shown]))
@@ -123,7 +112,7 @@ def write_report(run: RunInfo, dataset: Dataset, out: Path) -> Path:
         raise CnnappError(f"{out}: exists and is not a report folder; choose another --out")
     model = load_model(run)
     tested = tested_on(run, model, dataset)
-    metrics = metrics_of(tested.probs, tested.labels, tested.class_names)
+    result = result_of(tested.probs, tested.labels, tested.class_names, tested.described)
     per_class = classification_report(
         tested.labels,
         tested.predicted,
@@ -133,8 +122,8 @@ def write_report(run: RunInfo, dataset: Dataset, out: Path) -> Path:
         zero_division=0,
     )
     rows, totals = architecture(model)
-    with writing_run(out, replace=True) as folder:
-        figures = draw_figures(run, tested, metrics, folder)
-        page = report_page(run, tested.described, metrics, per_class, rows, totals, figures)
+    with writing_folder(out, replace=True) as folder:
+        figures = draw_figures(run, tested, result, folder)
+        page = report_page(run, result, per_class, rows, totals, figures)
         (folder / "report.html").write_text(page, encoding="utf-8")
     return out / "report.html"

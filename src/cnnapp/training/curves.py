@@ -7,6 +7,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from cnnapp.files import writing_file
+
 
 def plot_curve(history: dict[str, list[float]], metric: str, title: str, path: Path) -> None:
     """One metric's train and validation curves over the epochs, saved as a PNG."""
@@ -21,7 +23,8 @@ def plot_curve(history: dict[str, list[float]], metric: str, title: str, path: P
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    with writing_file(path) as tmp:
+        fig.savefig(tmp)
     plt.close(fig)
 
 

@@ -1,5 +1,7 @@
 """Predictions and the metrics every run records: accuracy, loss, per-class accuracy, confusion matrix."""
 
+from dataclasses import dataclass, field
+
 import keras
 import numpy as np
 from sklearn.metrics import confusion_matrix
@@ -27,18 +29,56 @@ def loss_of(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(keras.losses.CategoricalCrossentropy()(keras.utils.to_categorical(labels, probs.shape[1]), probs))
 
 
-def metrics_of(probs: np.ndarray, labels: np.ndarray, class_names: list[str]) -> dict:
-    """Accuracy, loss, per-class accuracy and confusion matrix (rows true, columns predicted)."""
+@dataclass(frozen=True)
+class Result:
+    """How a model scored on some images: what a training reports on its test images and what an evaluation
+    reports, under one set of names. training holds a training's own figures (seconds, epochs), else nothing."""
+
+    accuracy: float
+    loss: float
+    n: int
+    per_class_accuracy: dict[str, float | None]
+    confusion_matrix: list[list[int]]  # rows true, columns predicted
+    class_names: list[str]
+    images: str = ""  # which images, in words
+    training: dict = field(default_factory=dict)
+
+    def metrics(self) -> dict:
+        """The run's metrics.json: test_accuracy, test_loss, n_test, the per-class figures and the training's."""
+        return {
+            "test_accuracy": self.accuracy,
+            "test_loss": self.loss,
+            "n_test": self.n,
+            "per_class_accuracy": self.per_class_accuracy,
+            "confusion_matrix": self.confusion_matrix,
+            "class_names": self.class_names,
+            **self.training,
+        }
+
+    @classmethod
+    def from_metrics(cls, metrics: dict) -> "Result":
+        """A run's metrics.json read back."""
+        named = ("test_accuracy", "test_loss", "n_test", "per_class_accuracy", "confusion_matrix", "class_names")
+        return cls(
+            *(metrics[key] for key in named),
+            images="its test images",
+            training={k: v for k, v in metrics.items() if k not in named},
+        )
+
+
+def result_of(probs: np.ndarray, labels: np.ndarray, class_names: list[str], images: str = "") -> Result:
+    """Accuracy, loss, per-class accuracy and confusion matrix of (n, classes) probabilities against labels."""
     predicted = probs.argmax(axis=1)
     matrix = confusion_matrix(labels, predicted, labels=range(len(class_names)))
     per_class = {
         name: (float(matrix[i, i] / matrix[i].sum()) if matrix[i].sum() else None) for i, name in enumerate(class_names)
     }
-    return {
-        "accuracy": float((predicted == labels).mean()),
-        "loss": loss_of(probs, labels),
-        "n": len(labels),
-        "per_class_accuracy": per_class,
-        "confusion_matrix": matrix.tolist(),
-        "class_names": list(class_names),
-    }
+    return Result(
+        accuracy=float((predicted == labels).mean()),
+        loss=loss_of(probs, labels),
+        n=len(labels),
+        per_class_accuracy=per_class,
+        confusion_matrix=matrix.tolist(),
+        class_names=list(class_names),
+        images=images,
+    )

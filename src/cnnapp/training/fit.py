@@ -1,14 +1,17 @@
 """Training a model by name on a dataset split, recorded as a complete run folder."""
 
+import json
 import math
 import platform
+import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import tensorflow as tf
@@ -17,12 +20,16 @@ from cnnapp.data.datasets import Dataset
 from cnnapp.data.images import scale
 from cnnapp.data.splits import Split
 from cnnapp.errors import CnnappError
+from cnnapp.files import writing_file, writing_folder
 from cnnapp.models.augment import without_augmentation
 from cnnapp.models.catalog import build_model, recipe
 from cnnapp.training.curves import plot_history
-from cnnapp.training.evaluate import metrics_of, probabilities, targets
-from cnnapp.training.reuse import load_model
-from cnnapp.training.rundir import read_run, write_json, writing_run
+from cnnapp.training.evaluate import Result, probabilities, result_of, targets
+from cnnapp.training.reuse import load_model, unseen_by
+from cnnapp.training.rundir import RunInfo, read_history, read_json, read_run, write_json
+
+BACKUP = "backup"
+"""The folder of a run being written where Keras's BackupAndRestore keeps the last finished epoch."""
 
 
 @dataclass(frozen=True)
@@ -59,9 +66,20 @@ def seed_everything(seed: int) -> None:
 
 
 def fit(
-    model: keras.Model, binary: bool, dataset: Dataset, split: Split, settings: Settings, folder: Path, verbose: int
+    model: keras.Model,
+    binary: bool,
+    dataset: Dataset,
+    split: Split,
+    settings: Settings,
+    folder: Path,
+    verbose: int,
+    best_loss: float | None = None,
 ) -> dict[str, list[float]]:
-    """Compile and train model, validating every epoch; writes best.keras, last.keras and history.csv."""
+    """Compile and train model, validating every epoch; writes best.keras, last.keras and history.csv.
+
+    Every finished epoch is backed up in folder/backup, and a training stopped in folder continues from
+    there; best_loss is the lowest validation loss of the epochs it had finished.
+    """
     classes = len(dataset.class_names)
     learning_rate = settings.learning_rate
     if settings.schedule == "cosine":
@@ -73,8 +91,11 @@ def fit(
         metrics=["accuracy"],
     )
     callbacks = [
-        keras.callbacks.ModelCheckpoint(folder / "best.keras", monitor="val_loss", save_best_only=True),
-        keras.callbacks.CSVLogger(folder / "history.csv"),
+        keras.callbacks.ModelCheckpoint(
+            folder / "best.keras", monitor="val_loss", save_best_only=True, initial_value_threshold=best_loss
+        ),
+        keras.callbacks.CSVLogger(folder / "history.csv", append=True),
+        keras.callbacks.BackupAndRestore(folder / BACKUP, double_checkpoint=True, delete_checkpoint=False),
     ]
     history = model.fit(
         scale(dataset.x[split.train]),
@@ -89,6 +110,20 @@ def fit(
     return history.history
 
 
+def start_run(run_dir: str | Path, model_name: str) -> RunInfo:
+    """The run a training of model_name starts from; CnnappError when it is a run of another model."""
+    run = read_run(run_dir)
+    if run.config["model"] != model_name:
+        raise CnnappError(f"{run_dir}: a run of model {run.config['model']}, not {model_name}")
+    return run
+
+
+def check_start(run_dir: str | Path, model_name: str, dataset: Dataset, split: Split) -> None:
+    """Refuse to start a training from a run of another model, or from one that trained or validated on the
+    split's test images."""
+    unseen_by(start_run(run_dir, model_name), dataset, split.test)
+
+
 def load_matching_weights(
     model: keras.Model, run_dir: str, model_name: str, class_names: tuple[str, ...] | list[str]
 ) -> dict:
@@ -97,9 +132,7 @@ def load_matching_weights(
 
     Returns what was loaded, for the run's config.
     """
-    run = read_run(run_dir)
-    if run.config["model"] != model_name:
-        raise CnnappError(f"{run_dir}: a run of model {run.config['model']}, not {model_name}")
+    run = start_run(run_dir, model_name)
     source, target = load_model(run), without_augmentation(model)
     pairs = [(old, new) for old, new in zip(source.layers, target.layers, strict=False) if new.weights]
     if run.class_names != list(class_names):
@@ -133,47 +166,141 @@ def train_run(
     out: Path,
     verbose: int = 1,
     replace: bool = False,
-) -> dict:
-    """Build, train and test a model; write the whole run folder at out atomically; return its metrics.
+    resume: bool = False,
+) -> Result:
+    """Build, train and test a model into the run folder out, which appears only when complete; its test result.
 
-    The run's model.keras is the epoch with the lowest validation loss (best.keras), unless the validation
-    images are the test images: then it is the last epoch (last.keras), so the test set chooses nothing.
+    out is reserved first (CnnappError if another training writes it). With resume, the folder a stopped
+    training of the same settings left continues from its last finished epoch. The run's model.keras is the
+    epoch with the lowest validation loss (best.keras), unless the validation images are the test images:
+    then it is the last epoch (last.keras), so the test set chooses nothing.
     """
     chosen = recipe(model_name)
-    seed_everything(settings.seed)
-    model = build_model(model_name, dataset.class_names, settings.augment)
-    initial = None
     if settings.init_from:
-        initial = load_matching_weights(model, settings.init_from, model_name, dataset.class_names)
-    with writing_run(out, replace) as folder:
-        start = time.perf_counter()
-        history = fit(model, chosen.binary, dataset, split, settings, folder, verbose)
-        seconds = time.perf_counter() - start
-        kept = "last" if split.validates_on_test else "best"
-        model = without_augmentation(keras.models.load_model(folder / f"{kept}.keras"))
-        model.save(folder / "model.keras")
-        tested = metrics_of(probabilities(model, dataset.x[split.test]), dataset.y[split.test], dataset.class_names)
-        metrics = {
-            "test_accuracy": tested["accuracy"],
-            "test_loss": tested["loss"],
-            "n_test": tested["n"],
-            **{k: tested[k] for k in ("per_class_accuracy", "confusion_matrix", "class_names")},
-            "train_seconds": round(seconds, 2),
-            "epochs_run": len(history["loss"]),
-            "final": {k: v[-1] for k, v in history.items()},
-            "best_epoch": int(np.argmin(history["val_loss"])) + 1,
-            "kept": kept,
-        }
-        write_json(folder / "metrics.json", metrics)
-        write_json(folder / "config.json", config_of(model_name, model, dataset, split, settings, initial))
-        plot_history(history, folder, f"{model_name} on {dataset.name}")
-    return metrics
+        check_start(settings.init_from, model_name, dataset, split)
+    with writing_folder(out, replace, resumable=True, resume=resume) as folder:
+        seed_everything(settings.seed)
+        model = build_model(model_name, dataset.class_names, settings.augment)
+        initial = None
+        if settings.init_from:
+            initial = load_matching_weights(model, settings.init_from, model_name, dataset.class_names)
+        config = config_of(model_name, model, dataset, split, settings, initial)
+        same_training(folder, config)
+        write_json(folder / "config.json", config)
+        if (folder / "metrics.json").is_file():  # stopped after its last file was written
+            result = Result.from_metrics(read_json(folder / "metrics.json"))
+        else:
+            result = trained(model, chosen.binary, dataset, split, settings, folder, verbose)
+            plot_history(read_history(folder / "history.csv"), folder, f"{model_name} on {dataset.name}")
+            write_json(folder / "metrics.json", result.metrics())
+        shutil.rmtree(folder / BACKUP, ignore_errors=True)
+    return result
+
+
+def same_training(folder: Path, config: dict) -> None:
+    """Refuse to continue in folder what a training with other data, split or settings began there."""
+    path = folder / "config.json"
+    if not path.is_file():
+        return
+    before = read_json(path)
+    keys = ("model", "data", "split", "hyperparameters")
+    differing = [key for key in keys if before.get(key) != json.loads(json.dumps(config[key]))]
+    if differing:
+        raise CnnappError(
+            f"{folder}: left by a stopped training whose {', '.join(differing)} differ from this one's; rerun "
+            "its own command with --resume, or remove that folder"
+        )
+
+
+def _objects(path: Path) -> list[str] | None:
+    """The names of everything in an HDF5 file, or None when it cannot be read."""
+    try:
+        with h5py.File(path, "r") as f:
+            names: list[str] = []
+            f.visit(names.append)
+            return names
+    except (OSError, RuntimeError, ValueError, KeyError):
+        return None
+
+
+def backed_up_epochs(backup: Path) -> int:
+    """How many epochs the backup a stopped training left holds, after making it one Keras can restore.
+
+    The backup is written in place, so a training stopped while writing it leaves it cut short; then the
+    copy of the epoch before (kept beside it) takes its place, or the backup goes when there is none.
+    """
+    weights, metadata = backup / "latest.weights.h5", backup / "training_metadata.json"
+    previous_weights, previous_metadata = Path(f"{weights}.bkp"), Path(f"{metadata}.bkp")
+
+    def epoch_of(path: Path) -> int | None:
+        try:
+            return int(json.loads(path.read_text())["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    latest, previous = _objects(weights), _objects(previous_weights)
+    whole = latest is not None and (previous is None or set(previous) <= set(latest))
+    if whole and epoch_of(metadata) is not None:
+        return epoch_of(metadata)
+    if previous is not None and epoch_of(previous_metadata) is not None:
+        shutil.copyfile(previous_weights, weights)
+        shutil.copyfile(previous_metadata, metadata)
+        return epoch_of(metadata)
+    shutil.rmtree(backup, ignore_errors=True)
+    return 0
+
+
+def finished_epochs(folder: Path) -> float | None:
+    """Make a stopped training's backup restorable and its history.csv hold exactly the epochs the backup holds;
+    the lowest validation loss among them while best.keras is readable (else None, so the next epoch writes it)."""
+    history = folder / "history.csv"
+    if not history.is_file():
+        return None
+    epochs = backed_up_epochs(folder / BACKUP)
+    lines = history.read_text().splitlines()[: 1 + epochs]
+    with writing_file(history) as tmp:
+        tmp.write_text("".join(f"{line}\n" for line in lines) if epochs else "")
+    if not epochs:
+        return None
+    try:
+        keras.models.load_model(folder / "best.keras")
+    except (OSError, ValueError):
+        return None
+    return min(read_history(history)["val_loss"])
+
+
+def trained(
+    model: keras.Model, binary: bool, dataset: Dataset, split: Split, settings: Settings, folder: Path, verbose: int
+) -> Result:
+    """Train into folder (continuing a stopped training there), keep the chosen epoch as model.keras, test it."""
+    start = time.perf_counter()
+    fit(model, binary, dataset, split, settings, folder, verbose, finished_epochs(folder))
+    seconds = time.perf_counter() - start
+    history = read_history(folder / "history.csv")
+    kept = "last" if split.validates_on_test else "best"
+    model = without_augmentation(keras.models.load_model(folder / f"{kept}.keras"))
+    model.save(folder / "model.keras")
+    probs = probabilities(model, dataset.x[split.test])
+    result = result_of(probs, dataset.y[split.test], dataset.class_names, "its test images")
+    training = {
+        "train_seconds": round(seconds, 2),
+        "epochs_run": len(history["loss"]),
+        "final": {k: v[-1] for k, v in history.items()},
+        "best_epoch": int(np.argmin(history["val_loss"])) + 1,
+        "kept": kept,
+    }
+    return replace(result, training=training)
 
 
 def config_of(
     model_name: str, model: keras.Model, dataset: Dataset, split: Split, settings: Settings, initial: dict | None
 ) -> dict:
-    """Everything needed to run a training again; initial says where the starting weights came from, if a run."""
+    """Everything needed to run a training again; initial says where the starting weights came from, if a run.
+
+    The split records its test images exactly: their indices into the dataset as loaded with the run's
+    classes (n_images of them) and, for image folders, their file names; every other image trained or
+    validated, and the test images validated too when validates_on_test.
+    """
     binary = recipe(model_name).binary
     return {
         "model": model_name,
@@ -193,6 +320,10 @@ def config_of(
             "n_train": len(split.train),
             "n_val": len(split.val),
             "n_test": len(split.test),
+            "n_images": len(dataset.y),
+            "validates_on_test": split.validates_on_test,
+            "test_indices": split.test.tolist(),
+            "test_files": None if dataset.paths is None else [dataset.paths[i] for i in split.test],
         },
         "hyperparameters": {
             **asdict(settings),

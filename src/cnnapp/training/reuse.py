@@ -1,15 +1,14 @@
 """Saved runs put to work again: reloading the model and evaluating it on any compatible dataset."""
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from cnnapp.data.datasets import Dataset, select_classes
-from cnnapp.data.splits import split_dataset
 from cnnapp.errors import CnnappError
-from cnnapp.training.evaluate import metrics_of, probabilities
+from cnnapp.training.evaluate import Result, probabilities, result_of
 from cnnapp.training.rundir import RunInfo, read_run
 
 
@@ -37,30 +36,60 @@ def matched(run: RunInfo, dataset: Dataset) -> Dataset:
     return replace(subset, class_names=tuple(run.class_names), y=index[subset.y])
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """Metrics of a run on some images, and which images they were."""
+def recorded_test(run: RunInfo, data: Dataset) -> np.ndarray:
+    """The run's test images in the data it trained on (matched to its classes), exactly as its config records
+    them; CnnappError when they cannot be found again."""
+    split, where = run.config["split"], run.path / "config.json"
+    if "test_indices" not in split:
+        raise CnnappError(f"{where}: does not record its test images, so they cannot be told from its training images")
+    which = np.asarray(split["test_indices"], dtype=np.int64)
+    files = split.get("test_files")
+    if (
+        split.get("n_images") != len(data.y)
+        or list(data.class_names) != run.class_names
+        or (files is not None and (data.paths is None or [data.paths[i] for i in which] != files))
+    ):
+        raise CnnappError(
+            f"{where}: its {len(which)} test images cannot be found again in {data.source} "
+            f"({len(data.y)} images of the run's classes; the run had {split.get('n_images')})"
+        )
+    return which
 
-    metrics: dict
-    described: str
+
+def evaluation_images(run: RunInfo, data: Dataset) -> tuple[np.ndarray, str]:
+    """Which images of a matched dataset to evaluate on: exactly the run's test images when it is the data the run
+    trained on (same fingerprint), else a course pair's test file, else all of it."""
+    if data.fingerprint == run.config["data"]["fingerprint"]:
+        return recorded_test(run, data), f"the run's test images ({run.config['split']['described']})"
+    if data.test is not None:
+        return data.test, "its test file"
+    return np.arange(len(data.y)), "all of its images"
 
 
-def evaluation_images(run: RunInfo, dataset: Dataset) -> tuple[np.ndarray, str]:
-    """Which images of a matched dataset to evaluate on: the test part when the run trained on this data."""
-    if dataset.test is not None:
-        return dataset.test, "its test file"
-    split = run.config["split"]
-    if dataset.fingerprint == run.config["data"]["fingerprint"] and split.get("seed") is not None:
-        again = split_dataset(dataset, split["seed"], tuple(split["fractions"]), split.get("groups"))
-        return again.test, f"the run's test split ({split['described']})"
-    return np.arange(len(dataset.y)), "all of its images"
+def unseen_by(start: RunInfo, data: Dataset, test: np.ndarray) -> None:
+    """Refuse test images of data that the start run trained or validated on (when it is the same data), or
+    whose split cannot be compared with the start run's."""
+    if data.fingerprint != start.config["data"]["fingerprint"]:
+        return
+    try:
+        theirs = recorded_test(start, data)
+    except CnnappError as error:
+        raise CnnappError(f"--init-from {start.path}: same data, but the splits cannot be compared ({error})") from None
+    seen = np.ones(len(data.y), dtype=bool)
+    if not start.config["split"].get("validates_on_test"):
+        seen[theirs] = False
+    overlap = int(seen[test].sum())
+    if overlap:
+        raise CnnappError(
+            f"--init-from {start.path}: {overlap} of the {len(test)} test images here trained or validated that run "
+            "(same data); start from a run of other data or one whose test images are these"
+        )
 
 
-def evaluate_run(run_dir: Path | str, dataset: Dataset) -> Evaluation:
-    """A saved run's metrics on a dataset whose classes it knows."""
+def evaluate_run(run_dir: Path | str, dataset: Dataset) -> Result:
+    """A saved run's result on a dataset whose classes it knows."""
     run = read_run(run_dir)
     data = matched(run, dataset)
     which, described = evaluation_images(run, data)
-    model = load_model(run)
-    probs = probabilities(model, data.x[which])
-    return Evaluation(metrics_of(probs, data.y[which], run.class_names), f"{dataset.name}, {described}")
+    probs = probabilities(load_model(run), data.x[which])
+    return result_of(probs, data.y[which], run.class_names, f"{dataset.name}, {described}")

@@ -1,47 +1,23 @@
-"""Run folders on disk: written under a temporary name and renamed when complete; read back checked.
+"""Run folders on disk: their JSON files and history written whole, read back checked.
 
 This module does not import Keras, so that light readers (inference, listings) can use it.
 """
 
+import csv
 import json
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from cnnapp.errors import CnnappError
+from cnnapp.files import writing_file
 
 REQUIRED_FILES = ("model.keras", "config.json", "metrics.json")
 
 
-@contextmanager
-def writing_run(out: Path, replace: bool = False) -> Iterator[Path]:
-    """A temporary folder beside out; when the block ends without error it becomes out, otherwise it is removed."""
-    out = Path(out)
-    if out.exists() and not replace:
-        raise CnnappError(f"{out}: already exists; choose another --out or remove it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
-    tmp.chmod(0o755)
-    try:
-        yield tmp
-        if out.exists():
-            old = tmp.with_suffix(".old")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def write_json(path: Path, data: dict) -> None:
-    """data as indented JSON."""
-    Path(path).write_text(json.dumps(data, indent=2) + "\n")
+    """data as indented JSON, written under a temporary name first."""
+    with writing_file(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
 
 
 @dataclass(frozen=True)
@@ -57,7 +33,8 @@ class RunInfo:
         return self.config["data"]["class_names"]
 
 
-def _read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
+    """A JSON object from a file; CnnappError naming the file when it is not one."""
     try:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -75,7 +52,17 @@ def read_run(path: Path | str) -> RunInfo:
     missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
     if missing:
         raise CnnappError(f"{path}: not a complete run folder (missing {', '.join(missing)})")
-    config = _read_json(path / "config.json")
+    config = read_json(path / "config.json")
     if "class_names" not in config.get("data", {}) or "model" not in config:
         raise CnnappError(f"{path / 'config.json'}: lacks the model name or data.class_names")
-    return RunInfo(path, config, _read_json(path / "metrics.json"))
+    return RunInfo(path, config, read_json(path / "metrics.json"))
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    """A history.csv as metric name -> one value per epoch."""
+    try:
+        with Path(path).open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        return {key: [float(row[key]) for row in rows] for key in rows[0] if key != "epoch"}
+    except (OSError, IndexError, KeyError, TypeError, ValueError) as error:
+        raise CnnappError(f"{path}: unreadable training history ({error})") from None
