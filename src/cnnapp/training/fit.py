@@ -58,10 +58,21 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+class EpochSeconds(keras.callbacks.Callback):
+    """Adds each epoch's wall seconds (training and validation, no start-up) to its logs as epoch_seconds."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs["epoch_seconds"] = time.perf_counter() - self.start
+
+
 def fit(
     model: keras.Model, binary: bool, dataset: Dataset, split: Split, settings: Settings, folder: Path, verbose: int
 ) -> dict[str, list[float]]:
-    """Compile and train model, validating every epoch; writes best.keras, last.keras and history.csv."""
+    """Compile and train model, validating every epoch; writes best.keras, last.keras and history.csv
+    (with each epoch's seconds)."""
     classes = len(dataset.class_names)
     learning_rate = settings.learning_rate
     if settings.schedule == "cosine":
@@ -73,6 +84,7 @@ def fit(
         metrics=["accuracy"],
     )
     callbacks = [
+        EpochSeconds(),
         keras.callbacks.ModelCheckpoint(folder / "best.keras", monitor="val_loss", save_best_only=True),
         keras.callbacks.CSVLogger(folder / "history.csv"),
     ]
