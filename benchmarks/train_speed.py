@@ -80,7 +80,7 @@ TIMED_COMMAND = """
 import json, sys, time
 import keras
 
-times, fit = [], keras.Model.fit
+times, fit, where = [], keras.Model.fit, sys.argv.pop(1)
 
 
 def timed_fit(self, *args, callbacks=(), **kwargs):
@@ -91,7 +91,7 @@ def timed_fit(self, *args, callbacks=(), **kwargs):
     try:
         return fit(self, *args, callbacks=[*callbacks, timer], **kwargs)
     finally:
-        with open(sys.argv.pop(1), "w") as f:
+        with open(where, "w") as f:
             json.dump(times, f)
 
 
@@ -106,7 +106,8 @@ def run(args: list[str], env: dict) -> str:
     """The standard output of a finished Python process; stops the benchmark if it failed."""
     result = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        sys.exit(f"python {' '.join(args[:3])} ... failed:\n{result.stderr[-3000:]}")
+        shown = [arg for arg in args if "\n" not in arg]
+        sys.exit(f"python {' '.join(shown)} failed:\n{result.stderr[-3000:]}")
     return result.stdout
 
 
