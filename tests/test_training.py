@@ -1,6 +1,9 @@
 """Short real trainings on each real dataset: learning happens, runs are complete, reloads and seeds agree."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -48,6 +51,8 @@ def test_signs_model_learns_sign_digits(signs_six, tmp_path):
     assert {p.name for p in run.iterdir()} == RUN_FILES
     history = history_of(run)
     assert history["loss"][-1] < 0.7 * history["loss"][0]
+    seconds = history["epoch_seconds"]
+    assert len(seconds) == 30 and min(seconds) > 0 and sum(seconds) <= metrics["train_seconds"]
     assert metrics["test_accuracy"] > 0.5  # chance is 1/6
     assert metrics["n_test"] == len(split.test)
     assert set(metrics) >= {
@@ -91,6 +96,17 @@ def test_the_same_seed_gives_the_same_metrics(signs_six, tmp_path):
     assert runs[0].loss == runs[1].loss
     assert runs[0].confusion_matrix == runs[1].confusion_matrix
     assert runs[0].loss != runs[2].loss
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("0", "0")])
+def test_cnnapp_turns_on_tensorflows_onednn_kernels_unless_told(given, seen):
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    if given is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = given
+    code = "import os, cnnapp.models.catalog; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == seen
 
 
 def test_happy_model_learns_smiles(monkeypatch, tmp_path):

@@ -65,6 +65,16 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+class EpochSeconds(keras.callbacks.Callback):
+    """Adds each epoch's wall seconds (training and validation, no start-up) to its logs as epoch_seconds."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs["epoch_seconds"] = time.perf_counter() - self.start
+
+
 def fit(
     model: keras.Model,
     binary: bool,
@@ -75,7 +85,8 @@ def fit(
     verbose: int,
     best_loss: float | None = None,
 ) -> dict[str, list[float]]:
-    """Compile and train model, validating every epoch; writes best.keras, last.keras and history.csv.
+    """Compile and train model, validating every epoch; writes best.keras, last.keras and history.csv
+    (with each epoch's seconds).
 
     Every finished epoch is backed up in folder/backup, and a training stopped in folder continues from
     there; best_loss is the lowest validation loss of the epochs it had finished.
@@ -91,6 +102,7 @@ def fit(
         metrics=["accuracy"],
     )
     callbacks = [
+        EpochSeconds(),
         keras.callbacks.ModelCheckpoint(
             folder / "best.keras", monitor="val_loss", save_best_only=True, initial_value_threshold=best_loss
         ),
