@@ -8,9 +8,7 @@ from PIL import Image
 
 from cnnapp.data.course import COURSE_FILES
 from cnnapp.data.datasets import NAMED, Named, load_dataset
-from cnnapp.data.download import TIMEOUT
-from cnnapp.data.fetch import content_checksum, fetch_dataset
-from cnnapp.data.sources import SOURCES, mirrored
+from cnnapp.data.sources import SOURCES, TIMEOUT, mirrored
 from cnnapp.errors import CnnappError
 from cnnapp.settings import IMAGE_SIZE, data_dir, mirror
 
@@ -102,6 +100,8 @@ def without_source(name: str) -> list[str]:
 
 def get_one(name: str, base: str | None, timeout: float) -> None:
     """Downloads one named dataset into the data directory, or says it is there already, and where."""
+    from cnnapp.data.fetch import content_checksum, fetch_dataset  # requests only when downloading
+
     source = SOURCES[name]
     target = data_dir() / source.target
     if target.exists():

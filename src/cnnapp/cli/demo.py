@@ -8,8 +8,7 @@ from cnnapp.cli.app import EXIT_CHECK_FAILED, keras_quietly, progress_verbosity
 from cnnapp.cli.data_cmds import get_one
 from cnnapp.cli.model_cmds import architecture_check
 from cnnapp.data.datasets import Dataset, load_dataset, select_classes
-from cnnapp.data.download import TIMEOUT
-from cnnapp.data.sources import SOURCES
+from cnnapp.data.sources import SOURCES, TIMEOUT
 from cnnapp.errors import CnnappError
 from cnnapp.settings import data_dir, mirror
 

@@ -23,8 +23,6 @@ BACKOFF = 0.5
 """Seconds before the second retry; each next one waits twice as long."""
 RESUMES = 5
 """Transfers that may break in a row, each after bringing some bytes, before giving up."""
-TIMEOUT = 30.0
-"""Seconds to wait for a connection or for the next bytes of an answer."""
 CHUNK = 1 << 14
 """Bytes read at a time; when a transfer breaks, the bytes of the chunk being read are lost."""
 

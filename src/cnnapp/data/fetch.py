@@ -6,9 +6,9 @@ import tempfile
 from pathlib import Path
 
 from cnnapp.data.archives import unpack
-from cnnapp.data.download import TIMEOUT, download
+from cnnapp.data.download import download
 from cnnapp.data.images import is_image_file
-from cnnapp.data.sources import Source, mirrored
+from cnnapp.data.sources import TIMEOUT, Source, mirrored
 from cnnapp.errors import CnnappError
 from cnnapp.settings import cache_dir
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from cnnapp.errors import CnnappError
 
+TIMEOUT = 30.0
+"""Seconds to wait for a source's connection or for the next bytes of its answer."""
 GITHUB = "https://github.com"
 """The host every source URL starts with; a mirror replaces it."""
 
