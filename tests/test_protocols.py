@@ -116,7 +116,7 @@ def test_cv_command_on_the_real_happy_house_file(tmp_path):
         "--seeds",
         "1,2",
         "--epochs",
-        "20",
+        "3",
         "--learning-rate",
         "0.01",
         "--out",
