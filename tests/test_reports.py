@@ -13,9 +13,13 @@ from PIL import Image
 from scipy import ndimage
 
 from cnnapp.data.datasets import load_dataset, select_classes
+from cnnapp.data.images import scale
 from cnnapp.data.splits import split_dataset
+from cnnapp.data.variants import VARIANTS, changed
 from cnnapp.reports.page import confusion_table, key_values
 from cnnapp.training.fit import Settings, train_run
+from cnnapp.training.reuse import load_model
+from cnnapp.training.rundir import read_run
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared
@@ -228,3 +232,59 @@ def test_runs_names_a_broken_run_and_lists_the_rest(runs, env, tmp_path):
     assert str(tmp_path / "deep" / "broken") in problem
     assert [row[0] for row in rows_of(result.stdout)] == [str(tmp_path / "good")]
     assert_one_line_error(cnnapp("runs", str(tmp_path / "nowhere"), env=env), "nowhere", "no such folder")
+
+
+def test_evaluate_variants_scores_the_run_s_test_photos_changed_each_way(runs, env, monkeypatch):
+    monkeypatch.setenv("CNNAPP_DATA", env["CNNAPP_DATA"])
+    run = runs / "signs"
+    result = cnnapp("evaluate", str(run), "--data", "sign-digits", "--variants", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1] == f"written to {run / 'variants.json'}"
+    printed = {line[:-16].strip(): float(line.split()[-2]) for line in lines[2 : 2 + len(VARIANTS)]}
+    assert list(printed) == [variant.name for variant in VARIANTS]
+    written = json.loads((run / "variants.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert written["n"] == metrics["n_test"] and "the run's test images" in written["evaluated_on"]
+    accuracy = {v["name"]: v["accuracy"] for v in written["variants"]}
+    assert accuracy["as taken"] == pytest.approx(metrics["test_accuracy"])
+    assert written["lowest"]["accuracy"] == min(accuracy.values())
+    config = json.loads((run / "config.json").read_text())
+    digits = select_classes(load_dataset("sign-digits"), config["data"]["class_names"])
+    test = np.asarray(config["split"]["test_indices"])
+    model = load_model(read_run(run))
+    for variant in (VARIANTS[1], VARIANTS[5]):
+        photos = np.stack([changed(photo, variant) for photo in digits.x[test]])
+        right = model.predict(scale(photos), verbose=0).argmax(axis=1) == digits.y[test]
+        assert accuracy[variant.name] == pytest.approx(right.mean())
+        assert printed[variant.name] == pytest.approx(right.mean(), abs=5e-5)
+    assert len(set(accuracy.values())) > 1
+
+
+def test_evaluate_variants_refuses_bad_input_in_one_line_and_writes_nothing(runs, env, tmp_path):
+    assert_one_line_error(
+        cnnapp("evaluate", str(tmp_path), "--data", "sign-digits", "--variants", env=env), str(tmp_path), "missing"
+    )
+    shutil.copytree(runs / "happy", tmp_path / "happy", ignore=shutil.ignore_patterns("report", "variants.json"))
+    result = cnnapp("evaluate", str(tmp_path / "happy"), "--data", "sign-digits", "--variants", env=env)
+    assert_one_line_error(result, "sign-language-digits", "fewer than two")
+    assert not (tmp_path / "happy" / "variants.json").exists()
+
+
+def test_report_opens_with_the_headline_the_confusion_matrix_and_the_mistakes(runs, env, tmp_path):
+    out = tmp_path / "report"
+    result = cnnapp("report", str(runs / "signs"), "--out", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    html = (out / "report.html").read_text()
+    metrics = json.loads((runs / "signs" / "metrics.json").read_text())
+    headings = re.findall(r"<h2[^>]*>([^<]*)</h2>", html)
+    assert headings[:2] == ["Confusion matrix", "Most confident mistakes, and what the model saw"]
+    assert headings[-2:] == ["Configuration", "Architecture"]
+    assert headings.index("Training curves") > headings.index("Most confident mistakes, and what the model saw")
+    headline = re.search(r'<p class="headline" id="headline"><strong>([0-9.]+)</strong>', html)
+    assert float(headline.group(1)) == pytest.approx(metrics["test_accuracy"], abs=5e-5)
+    assert html.index('id="headline"') < html.index('id="confusion"') < html.index('id="mistakes"')
+    wrong = metrics["n_test"] - sum(row[i] for i, row in enumerate(metrics["confusion_matrix"]))
+    assert len(photo_tiles(out / "mistakes.png")) == 2 * min(wrong, 21)  # each photo and what the model saw
+    if (runs / "signs" / "variants.json").is_file():
+        assert "On the same photos held other ways" in headings

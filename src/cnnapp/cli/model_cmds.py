@@ -189,20 +189,30 @@ def train(
 @click.command()
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--data", "data_name", required=True, help="A dataset name or path with classes the run knows.")
+@click.option(
+    "--variants",
+    is_flag=True,
+    help="Score the same photos mirrored, turned (up to 90 degrees either way), rescaled and shifted too, one "
+    "figure per change, and write them into the run folder as variants.json.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def evaluate(run: Path, data_name: str, as_json: bool) -> None:
+def evaluate(run: Path, data_name: str, variants: bool, as_json: bool) -> None:
     """Evaluate a saved run on a dataset: exactly its test images when the run trained on this data (refused
     when they cannot be found again), a course pair's test file, else all of it.
 
     \b
     Example:
       cnnapp evaluate runs/demo/signs --data sign-digits --json
+      cnnapp evaluate runs/demo/signs --data sign-digits --variants
     """
     from cnnapp.training.rundir import read_run
 
     read_run(run)
     dataset = load_dataset(data_name)
     keras_quietly()
+    if variants:
+        report_variants(run, dataset, as_json)
+        return
     from cnnapp.training.reuse import evaluate_run
 
     result = evaluate_run(run, dataset)
@@ -214,3 +224,23 @@ def evaluate(run: Path, data_name: str, as_json: bool) -> None:
     click.echo(f"  accuracy {result.accuracy:.4f}  loss {result.loss:.4f}  n {result.n}")
     for name, value in result.per_class_accuracy.items():
         click.echo(f"  {name:<14} {'-' if value is None else f'{value:.4f}'}")
+
+
+def report_variants(run: Path, dataset: Dataset, as_json: bool) -> None:
+    """Score a run on its evaluation photos changed each way, print the figures and write them into the run."""
+    from cnnapp.training.variants import evaluate_variants, record_variants
+
+    robustness = evaluate_variants(run, dataset)
+    path = record_variants(run, robustness)
+    if as_json:
+        click.echo(json.dumps(robustness.as_json()))
+        return
+    n = robustness.scored[0][1].n
+    click.echo(f"{run} on {robustness.images}: {n} real photos, each changed as named")
+    width = max(len(variant.name) for variant, _ in robustness.scored)
+    click.echo(f"  {'variant':<{width}}  accuracy    loss")
+    for variant, result in robustness.scored:
+        click.echo(f"  {variant.name:<{width}}  {result.accuracy:8.4f}  {result.loss:6.4f}")
+    worst, lowest = robustness.worst
+    click.echo(f"lowest: {lowest.accuracy:.4f} ({worst.name})")
+    click.echo(f"written to {path}")

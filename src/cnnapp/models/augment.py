@@ -16,14 +16,16 @@ UNIT = (0.0, 1.0)
 
 
 def hands() -> list[layers.Layer]:
-    """Other hands, framings, light, cameras and skin: a mirrored hand shows the same digit (a left hand)."""
+    """Other hands, framings, light, cameras and skin. A sign shows the same digit whichever hand makes it
+    (mirrored) and however the hand is held: turned up to 90 degrees either way, nearer or further, anywhere in the
+    frame."""
     return [
         layers.RandomFlip("horizontal"),
-        layers.RandomRotation(0.06),  # up to about 22 degrees either way
-        layers.RandomZoom((-0.2, 0.3)),  # closer or further framing
-        layers.RandomTranslation(0.15, 0.15),
-        layers.RandomBrightness(0.25, value_range=UNIT),
-        layers.RandomContrast(0.35, value_range=UNIT),
+        layers.RandomRotation(0.25),  # a quarter turn: up to 90 degrees either way
+        layers.RandomZoom((-0.25, 0.35)),  # up to a quarter closer, a third further
+        layers.RandomTranslation(0.2, 0.2),
+        layers.RandomBrightness(0.3, value_range=UNIT),
+        layers.RandomContrast(0.4, value_range=UNIT),
         layers.RandomSaturation(0.4, value_range=UNIT),
         layers.RandomHue(0.08, value_range=UNIT),
     ]

@@ -13,6 +13,8 @@ body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; 
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
 h3 { font-size: 1.05em; margin: 1.2em 0 0.4em; }
+p.headline { font-size: 1.5em; margin: 0.2em 0; }
+p.headline strong { font-size: 1.6em; }
 p.lead { font-size: 1.1em; margin-top: 0; }
 p.note { background: #fff4e5; border-left: 4px solid #f0a020; padding: 0.5em 0.8em; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; }
@@ -103,7 +105,7 @@ def config_section(config: dict) -> str:
 
 
 def results_section(run: RunInfo, result: Result) -> str:
-    """The headline figures here, the ones recorded at training time, and a note when they differ."""
+    """The figures on these images beside the ones recorded at training time."""
     stored = run.metrics
     here = [
         ("evaluated on", result.images),
@@ -120,20 +122,23 @@ def results_section(run: RunInfo, result: Result) -> str:
         ("model kept", stored.get("kept")),
         ("training time", f"{stored['train_seconds']:.1f} s" if "train_seconds" in stored else None),
     ]
-    note = ""
-    if result.confusion_matrix != stored.get("confusion_matrix"):
-        note = (
-            '<p class="note">These are not the images the run was tested on when it was trained, so the figures '
-            "below differ from those in its metrics.json.</p>"
-        )
     return (
         "<h2>Results</h2>"
-        + note
         + '<div class="pair"><div><h3>On these images</h3>'
         + key_values(here, "results-here")
         + "</div><div><h3>Recorded at training (metrics.json)</h3>"
         + key_values(trained, "results-recorded")
         + "</div></div>"
+    )
+
+
+def other_images_note(run: RunInfo, result: Result) -> str:
+    """A warning when the report's images are not those the run was tested on at training, else nothing."""
+    if result.confusion_matrix == run.metrics.get("confusion_matrix"):
+        return ""
+    return (
+        '<p class="note">These are not the images the run was tested on when it was trained, so the figures '
+        "below differ from those in its metrics.json.</p>"
     )
 
 
@@ -171,6 +176,17 @@ def architecture_section(rows: list[list], totals: dict[str, int]) -> str:
     )
 
 
+def variants_section(variants: dict) -> str:
+    """The run's figures on its evaluation photos mirrored, turned, rescaled and shifted (its variants.json)."""
+    rows = [[escape(v["name"]), f"{v['accuracy']:.4f}", f"{v['loss']:.4f}"] for v in variants["variants"]]
+    return (
+        "<h2>On the same photos held other ways</h2>"
+        + f"<p>{escape(variants['evaluated_on'])}: {variants['n']} real photos, each changed as named "
+        + "(<code>cnnapp evaluate RUN --data DATA --variants</code>).</p>"
+        + table(["variant", "accuracy", "loss"], rows, {1, 2}, "variants")
+    )
+
+
 def report_page(
     run: RunInfo,
     result: Result,
@@ -178,39 +194,45 @@ def report_page(
     rows: list[list],
     totals: dict[str, int],
     figures: dict[str, Path],
+    variants: dict | None = None,
 ) -> str:
-    """The whole report as an HTML document."""
+    """The whole report as an HTML document: what a reader looks at first (the headline figure, the confusion
+    matrix, the mistakes beside what the model saw), then the details, the configuration and the architecture."""
     config, names = run.config, run.class_names
     title = f"{config['model']} on {config['data']['name']}"
+    right = sum(row[i] for i, row in enumerate(result.confusion_matrix))
     mistakes = (
-        embedded(figures["mistakes"], "the most confident mistakes")
+        embedded(figures["mistakes"], "the most confident mistakes, each photo above what the model saw")
         if "mistakes" in figures
         else "<p>No mistakes on these images.</p>"
     )
     body = [
         f"<h1>Run report: {escape(title)}</h1>",
-        f'<p class="lead">Run folder <code>{escape(str(run.path))}</code>: accuracy '
-        f"<strong>{result.accuracy:.4f}</strong> on {result.n} images ({escape(result.images)}).</p>",
-        results_section(run, result),
-        config_section(config),
-        '<h2>Training curves</h2><div class="pair curves">'
-        + embedded(figures["loss"], "loss per epoch, train and validation")
-        + embedded(figures["accuracy"], "accuracy per epoch, train and validation")
-        + "</div>",
-        '<h2>Confusion matrix</h2><div class="pair">'
+        f'<p class="headline" id="headline"><strong>{result.accuracy:.4f}</strong> accuracy: {right} of '
+        f"{result.n} images right</p>",
+        f'<p class="lead">On {escape(result.images)}. Run folder <code>{escape(str(run.path))}</code>.</p>',
+        other_images_note(run, result),
+        '<h2 id="confusion">Confusion matrix</h2><div class="pair">'
         + embedded(figures["confusion"], "confusion matrix")
         + "<div>"
         + confusion_table(result.confusion_matrix, names)
         + "</div></div>",
+        '<h2 id="mistakes">Most confident mistakes, and what the model saw</h2>' + mistakes,
+        variants_section(variants) if variants else "",
+        results_section(run, result),
         "<h2>Per-class precision, recall and F1</h2>" + per_class_table(per_class, names),
         "<h2>Test photos and predictions</h2>"
         + embedded(figures["predictions"], "test photos with true and predicted labels"),
-        "<h2>Most confident mistakes</h2>" + mistakes,
+        '<h2>Training curves</h2><div class="pair curves">'
+        + embedded(figures["loss"], "loss per epoch, train and validation")
+        + embedded(figures["accuracy"], "accuracy per epoch, train and validation")
+        + "</div>",
+        config_section(config),
         architecture_section(rows, totals),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}: cnnapp report</title><style>{STYLE}</style></head>\n<body>\n"
-        + "\n".join(body)
+        + "\n".join(part for part in body if part)
         + "\n</body></html>\n"
     )

@@ -5,9 +5,11 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from matplotlib.figure import Figure
 from sklearn.metrics import classification_report
 
 from cnnapp.data.datasets import Dataset
+from cnnapp.data.images import from_array
 from cnnapp.errors import CnnappError
 from cnnapp.files import writing_folder
 from cnnapp.models.summary import parameter_counts, summary
@@ -15,8 +17,9 @@ from cnnapp.reports.figures import Tile, confusion_figure, in_rows, save_png, ti
 from cnnapp.reports.page import report_page
 from cnnapp.training.curves import plot_history
 from cnnapp.training.evaluate import Result, probabilities, result_of
-from cnnapp.training.reuse import evaluation_images, load_model, matched
-from cnnapp.training.rundir import RunInfo, read_history
+from cnnapp.training.reuse import images_to_evaluate, load_model
+from cnnapp.training.rundir import RunInfo, read_history, read_json
+from cnnapp.training.variants import VARIANTS_FILE
 
 COLUMNS = 7
 """Tiles a row in the report's grids: 1,040 pixels, the page's width."""
@@ -40,12 +43,14 @@ class Tested:
     def predicted(self) -> np.ndarray:
         return self.probs.argmax(axis=1)
 
+    def guess(self, i: int) -> str:
+        """The predicted class and its probability, one a line."""
+        guess = self.predicted[i]
+        return f"pred {self.class_names[guess]}\np = {self.probs[i, guess]:.2f}"
+
     def title(self, i: int) -> str:
         """The true class, the predicted class and its probability, one a line."""
-        guess = self.predicted[i]
-        return (
-            f"true {self.class_names[self.labels[i]]}\npred {self.class_names[guess]}\np = {self.probs[i, guess]:.2f}"
-        )
+        return f"true {self.class_names[self.labels[i]]}\n{self.guess(i)}"
 
     def tile(self, i: int) -> Tile:
         return Tile(self.images[i], self.title(i), bool(self.predicted[i] != self.labels[i]))
@@ -53,10 +58,13 @@ class Tested:
 
 def tested_on(run: RunInfo, model: keras.Model, dataset: Dataset) -> Tested:
     """The model's predictions on the run's test images of the dataset (all its images if it is other data)."""
-    data = matched(run, dataset)
-    which, described = evaluation_images(run, data)
-    images = data.x[which]
-    return Tested(images, data.y[which], probabilities(model, images), run.class_names, f"{dataset.name}, {described}")
+    images, labels, described = images_to_evaluate(run, dataset)
+    return Tested(images, labels, probabilities(model, images), run.class_names, described)
+
+
+def seen_by_model(photo: np.ndarray, config: dict) -> np.ndarray:
+    """What the model of a run with this config.json takes in for a photo, as a 64x64 RGB image."""
+    return from_array(photo)
 
 
 def architecture(model: keras.Model) -> tuple[list[list], dict[str, int]]:
@@ -77,16 +85,31 @@ def confident_mistakes(tested: Tested, count: int) -> np.ndarray:
     return wrong[np.argsort(-confidence, kind="stable")][:count]
 
 
+def mistakes_figure(run: RunInfo, tested: Tested, mistakes: np.ndarray) -> Figure:
+    """The mistakes in rows of photos, each above what the model saw of it with its guess."""
+    total = int(np.count_nonzero(tested.predicted != tested.labels))
+    which = f"The {len(mistakes)} most confident of the {total}" if total > len(mistakes) else f"All {total}"
+    rows, labels = [], []
+    for start in range(0, len(mistakes), COLUMNS):
+        chunk = mistakes[start : start + COLUMNS]
+        rows.append([Tile(tested.images[i], f"true {tested.class_names[tested.labels[i]]}") for i in chunk])
+        rows.append([Tile(seen_by_model(tested.images[i], run.config), tested.guess(i), True) for i in chunk])
+        labels += ["photo", "the model\nsaw"]
+    return tile_grid(rows, f"{which} mistakes, most confident first", labels)
+
+
 def draw_figures(run: RunInfo, tested: Tested, result: Result, folder: Path) -> dict[str, Path]:
-    """The report's PNGs in folder, by role: loss, accuracy, confusion, predictions and (if any) mistakes."""
-    title = f"{run.config['model']} on {run.config['data']['name']}"
-    loss, accuracy = plot_history(read_history(run.path / "history.csv"), folder, title)
+    """The report's PNGs in folder, by role: confusion, mistakes (if any), predictions, loss and accuracy."""
     n = len(tested.labels)
-    figures = {"loss": loss, "accuracy": accuracy}
     heading = f"{n} images (rows: true class, columns: predicted)"
-    figures["confusion"] = save_png(
-        confusion_figure(result.confusion_matrix, tested.class_names, heading), folder / "confusion.png"
-    )
+    figures = {
+        "confusion": save_png(
+            confusion_figure(result.confusion_matrix, tested.class_names, heading), folder / "confusion.png"
+        )
+    }
+    mistakes = confident_mistakes(tested, MISTAKES)
+    if len(mistakes):
+        figures["mistakes"] = save_png(mistakes_figure(run, tested, mistakes), folder / "mistakes.png")
     shown = spread(n, SHOWN)
     wrong = int(np.count_nonzero(tested.predicted[shown] != tested.labels[shown]))
     grid = tile_grid(
@@ -94,14 +117,8 @@ def draw_figures(run: RunInfo, tested: Tested, result: Result, folder: Path) -> 
         f"{len(shown)} of the {n} images, evenly spaced: {wrong} wrong (red)",
     )
     figures["predictions"] = save_png(grid, folder / "predictions.png")
-    mistakes = confident_mistakes(tested, MISTAKES)
-    if len(mistakes):
-        total = int(np.count_nonzero(tested.predicted != tested.labels))
-        which = f"The {len(mistakes)} most confident of the {total}" if total > len(mistakes) else f"All {total}"
-        grid = tile_grid(
-            in_rows([tested.tile(i) for i in mistakes], COLUMNS), f"{which} mistakes, most confident first"
-        )
-        figures["mistakes"] = save_png(grid, folder / "mistakes.png")
+    title = f"{run.config['model']} on {run.config['data']['name']}"
+    figures["loss"], figures["accuracy"] = plot_history(read_history(run.path / "history.csv"), folder, title)
     return figures
 
 
@@ -124,6 +141,7 @@ def write_report(run: RunInfo, dataset: Dataset, out: Path) -> Path:
     rows, totals = architecture(model)
     with writing_folder(out, replace=True) as folder:
         figures = draw_figures(run, tested, result, folder)
-        page = report_page(run, result, per_class, rows, totals, figures)
+        variants = read_json(run.path / VARIANTS_FILE) if (run.path / VARIANTS_FILE).is_file() else None
+        page = report_page(run, result, per_class, rows, totals, figures, variants)
         (folder / "report.html").write_text(page, encoding="utf-8")
     return out / "report.html"

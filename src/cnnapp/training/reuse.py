@@ -86,10 +86,16 @@ def unseen_by(start: RunInfo, data: Dataset, test: np.ndarray) -> None:
         )
 
 
+def images_to_evaluate(run: RunInfo, dataset: Dataset) -> tuple[np.ndarray, np.ndarray, str]:
+    """The images of a dataset a run is evaluated on (see evaluation_images), their labels as the run numbers its
+    classes, and which they are in words."""
+    data = matched(run, dataset)
+    which, described = evaluation_images(run, data)
+    return data.x[which], data.y[which], f"{dataset.name}, {described}"
+
+
 def evaluate_run(run_dir: Path | str, dataset: Dataset) -> Result:
     """A saved run's result on a dataset whose classes it knows."""
     run = read_run(run_dir)
-    data = matched(run, dataset)
-    which, described = evaluation_images(run, data)
-    probs = probabilities(load_model(run), data.x[which])
-    return result_of(probs, data.y[which], run.class_names, f"{dataset.name}, {described}")
+    images, labels, described = images_to_evaluate(run, dataset)
+    return result_of(probabilities(load_model(run), images), labels, run.class_names, described)
