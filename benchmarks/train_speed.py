@@ -53,7 +53,7 @@ import keras
 from cnnapp.data.datasets import load_dataset, parse_classes, select_classes
 from cnnapp.data.images import scale
 from cnnapp.data.splits import split_dataset
-from cnnapp.models.catalog import build_model, recipe
+from cnnapp.models.catalog import recipe
 from cnnapp.training.evaluate import targets
 
 name, data, classes, epochs, seed = json.loads(sys.argv[1])
@@ -63,7 +63,7 @@ split = split_dataset(dataset, seed)
 chosen = recipe(name)
 n = len(dataset.class_names)
 keras.utils.set_random_seed(seed)
-model = build_model(name, dataset.class_names)
+model = chosen.build(n)
 model.compile(
     optimizer="adam", loss="binary_crossentropy" if chosen.binary else "categorical_crossentropy", metrics=["accuracy"]
 )
