@@ -18,6 +18,7 @@ from pathlib import Path
 VARIANTS = {
     "reference": "cnnapp's training as it is",
     "onednn-off": "TensorFlow's default kernels (TF_ENABLE_ONEDNN_OPTS=0)",
+    "keras-batch-norm": "Keras's own batch normalisation layer instead of the fused kernel's",
     "no-determinism": "without tf.config.experimental.enable_op_determinism()",
     "threads": "VALUE intra-op/inter-op threads (tf.config.threading), e.g. threads=2/1",
     "batch": "training batch size VALUE",
@@ -44,6 +45,7 @@ def main() -> None:
 
     from cnnapp.data.datasets import load_dataset, parse_classes, select_classes
     from cnnapp.data.splits import split_dataset
+    from cnnapp.models import catalog
     from cnnapp.models.augment import augmentation
     from cnnapp.models.catalog import build_model, recipe
     from cnnapp.training import fit as training
@@ -57,6 +59,8 @@ def main() -> None:
     if variant == "no-determinism":
         tf.config.experimental.enable_op_determinism = lambda: None
     training.seed_everything(seed)
+    if variant == "keras-batch-norm":
+        catalog.fused_batch_norm = lambda model: model
     in_model = settings.augment and variant not in ("no-augment", "augment-map")
     model = build_model(name, dataset.class_names, in_model)
     cpu, wall = [], []
