@@ -174,7 +174,7 @@ def compare(model: str, variants: list[str], epochs: int, images: int, rounds: i
             print(f"round {number}: {way}: {cpu:.2f} CPU ms/image, {wall:.2f} wall ms/image", flush=True)
     load = os.getloadavg()[0]
     print(f"\n{model}, first {images} training images, {epochs} epochs a run, {rounds} rounds; load now {load:.2f}\n")
-    print("| variant | CPU ms/image, each round | ratio to reference (median) | wall ratio |")
+    print("| variant | CPU ms/image, each round | CPU, variant / reference (median) | wall, variant / reference |")
     print("|---|---|---:|---:|")
     for way in ways:
         ratios = {
