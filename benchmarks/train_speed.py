@@ -14,6 +14,15 @@ forward pass); batch normalisation, activations and pooling are left out, so the
 undercount. The peak is the best of repeated fp32 2048x2048 matrix products, measured at start and end.
 
     CNNAPP_DATA=../shared/datasets .venv/bin/python benchmarks/train_speed.py --epochs 3
+
+With --compare VARIANT[=VALUE],... and one model in --models, it times instead short trainings of that model on
+the first --images training images, cnnapp's own (reference) and each variant (see train_variant.py) in turn,
+round after round, each in a fresh process, and prints the process CPU milliseconds per training image of the
+epochs after the first (validation included), per round and as the median ratio to the reference in the same
+round. CPU time is what other jobs on a shared machine disturb least; for thread settings read the wall figures,
+from a quiet machine only.
+
+    CNNAPP_DATA=../shared/datasets .venv/bin/python benchmarks/train_speed.py --models happy --compare threads=2/1
 """
 
 import argparse
@@ -44,7 +53,7 @@ import keras
 from cnnapp.data.datasets import load_dataset, parse_classes, select_classes
 from cnnapp.data.images import scale
 from cnnapp.data.splits import split_dataset
-from cnnapp.models.catalog import build_model, recipe
+from cnnapp.models.catalog import recipe
 from cnnapp.training.evaluate import targets
 
 name, data, classes, epochs, seed = json.loads(sys.argv[1])
@@ -54,7 +63,7 @@ split = split_dataset(dataset, seed)
 chosen = recipe(name)
 n = len(dataset.class_names)
 keras.utils.set_random_seed(seed)
-model = build_model(name, dataset.class_names)
+model = chosen.build(n)
 model.compile(
     optimizer="adam", loss="binary_crossentropy" if chosen.binary else "categorical_crossentropy", metrics=["accuracy"]
 )
@@ -137,6 +146,45 @@ def base_way(src: Path, model: str, data: str, classes: str | None, epochs: int,
     return json.loads(times.read_text())
 
 
+def variant_run(model: str, data: str, classes: str | None, variant: str, epochs: int, images: int) -> dict:
+    """One short training of train_variant.py: CPU and wall ms per training image of the epochs after the first."""
+    from train_variant import ENVIRONMENT
+
+    name, _, value = variant.partition("=")
+    worker = str(Path(__file__).with_name("train_variant.py"))
+    spec = json.dumps([model, data, classes, name, value, epochs, images, SEED])
+    times = json.loads(run([worker, spec], {**ENV, **ENVIRONMENT.get(name, {})}).splitlines()[-1])
+    return {key: 1000 * per_epoch(times[key]) / times["images"] for key in ("cpu", "wall")}
+
+
+def compare(model: str, variants: list[str], epochs: int, images: int, rounds: int) -> None:
+    """Print cnnapp's training of model against each variant, round by round, in CPU and wall ms per image."""
+    from train_variant import VARIANTS
+
+    for variant in variants:
+        if variant.partition("=")[0] not in VARIANTS:
+            sys.exit(f"--compare {variant}: no such variant; choose among {', '.join(VARIANTS)}")
+    _, data, classes = next(case for case in CASES if case[0] == model)
+    ways = ["reference", *variants]
+    figures = {way: [] for way in ways}
+    for number in range(1, rounds + 1):
+        for way in ways:
+            figures[way].append(variant_run(model, data, classes, way, epochs, images))
+            cpu, wall = figures[way][-1]["cpu"], figures[way][-1]["wall"]
+            print(f"round {number}: {way}: {cpu:.2f} CPU ms/image, {wall:.2f} wall ms/image", flush=True)
+    load = os.getloadavg()[0]
+    print(f"\n{model}, first {images} training images, {epochs} epochs a run, {rounds} rounds; load now {load:.2f}\n")
+    print("| variant | CPU ms/image, each round | CPU, variant / reference (median) | wall, variant / reference |")
+    print("|---|---|---:|---:|")
+    for way in ways:
+        ratios = {
+            key: statistics.median(f[key] / r[key] for f, r in zip(figures[way], figures["reference"], strict=True))
+            for key in ("cpu", "wall")
+        }
+        each = ", ".join(f"{f['cpu']:.2f}" for f in figures[way])
+        print(f"| {way} | {each} | {ratios['cpu']:.2f} | {ratios['wall']:.2f} |")
+
+
 def per_epoch(times: list[float]) -> float:
     """Median seconds of the epochs after the first (all of them if there is only one)."""
     return statistics.median(times[1:] or times)
@@ -193,10 +241,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, help="Epochs of every training (at least 2). Default: each protocol's.")
     parser.add_argument("--models", default=",".join(case[0] for case in CASES), help="Which models, comma-separated.")
+    parser.add_argument(
+        "--course-way", default=",".join(case[0] for case in CASES), help="Models for which (a) is timed too."
+    )
     parser.add_argument("--base", type=Path, help="src folder of an older checkout, timed for smile-net and sign-net.")
+    parser.add_argument("--compare", help="Variants to time against cnnapp's training, comma-separated.")
+    parser.add_argument("--images", type=int, default=640, help="Training images of each --compare run.")
+    parser.add_argument("--rounds", type=int, default=3, help="Rounds of --compare.")
     args = parser.parse_args()
     if args.epochs is not None and args.epochs < 2:
         parser.error("--epochs must be 2 or more: the first epoch is not timed")
+    if args.compare:
+        if args.models not in {case[0] for case in CASES}:
+            parser.error("--compare needs one model in --models")
+        compare(args.models, args.compare.split(","), args.epochs or 3, args.images, args.rounds)
+        return
     from cnnapp.cli.app import keras_quietly
     from cnnapp.models.catalog import recipe
 
@@ -210,10 +269,10 @@ def main() -> None:
                 continue
             epochs = args.epochs or recipe(model).epochs
             n, flops = train_images(data, classes), training_flops(model, 2 if recipe(model).binary else 6)
-            seconds = {
-                "a": per_epoch(course_way(model, data, classes, epochs)),
-                "b": per_epoch(cnnapp_way(model, data, classes, epochs, Path(tmp) / f"{model}-b")),
-            }
+            seconds = {}
+            if model in args.course_way.split(","):
+                seconds["a"] = per_epoch(course_way(model, data, classes, epochs))
+            seconds["b"] = per_epoch(cnnapp_way(model, data, classes, epochs, Path(tmp) / f"{model}-b"))
             if args.base and model in ("smile-net", "sign-net"):
                 seconds["base"] = per_epoch(base_way(args.base, model, data, classes, epochs, Path(tmp) / model))
             rows.append((model, data, epochs, n, flops, seconds))
@@ -240,8 +299,9 @@ def print_table(rows: list, peak: float) -> None:
     print("\n| model | (b)/(a) speed | (b)/base speed |")
     print("|---|---:|---:|")
     for model, *_, seconds in rows:
+        course = f"{seconds['a'] / seconds['b']:.2f}x" if "a" in seconds else "-"
         base = f"{seconds['base'] / seconds['b']:.2f}x" if "base" in seconds else "-"
-        print(f"| {model} | {seconds['a'] / seconds['b']:.2f}x | {base} |")
+        print(f"| {model} | {course} | {base} |")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The stronger small models, their augmentation layers, and starting a training from another run's weights."""
 
 import json
+import zipfile
 from dataclasses import replace
 
 import keras
@@ -13,6 +14,8 @@ from cnnapp.data.images import scale
 from cnnapp.data.splits import split_dataset
 from cnnapp.models.augment import AUGMENTATION, without_augmentation
 from cnnapp.models.catalog import RECIPES, build_model
+from cnnapp.models.course import happy_model
+from cnnapp.models.fused import BatchNormalization
 from cnnapp.training.fit import default_settings, load_matching_weights, train_run
 from cnnapp.training.reuse import load_model
 from cnnapp.training.rundir import read_run
@@ -114,6 +117,22 @@ def test_a_run_keeps_the_model_without_its_augmentation(augmented_run, signs_six
     x = scale(signs_six.x[:8])
     assert np.array_equal(model.predict(x, verbose=0), trained.predict(x, verbose=0))
     assert np.allclose(np.asarray(model(x)), np.asarray(trained(x, training=False)), atol=1e-6)
+
+
+def test_fused_batch_normalisation_trains_as_keras_does(signs_six):
+    fused, plain = build_model("happy", ["no", "yes"]), happy_model()
+    plain.set_weights(fused.get_weights())
+    assert [type(layer) for layer in fused.layers].count(BatchNormalization) == 1
+    x = scale(signs_six.x[:32])
+    assert np.allclose(np.asarray(fused(x, training=True)), np.asarray(plain(x, training=True)), atol=1e-5)
+    for moved, expected in zip(fused.non_trainable_weights, plain.non_trainable_weights, strict=True):
+        assert not np.allclose(np.asarray(expected), [0.0, 1.0][expected.path.endswith("variance")])
+        assert np.allclose(np.asarray(moved), np.asarray(expected), atol=1e-6)
+
+
+def test_a_runs_model_file_has_only_keras_layers(augmented_run):
+    assert b"cnnapp" not in zipfile.ZipFile(augmented_run / "model.keras").read("config.json")
+    assert b"cnnapp>BatchNormalization" in zipfile.ZipFile(augmented_run / "best.keras").read("config.json")
 
 
 def test_the_kept_model_exports_to_onnx_and_matches(augmented_run, signs_six, tmp_path):

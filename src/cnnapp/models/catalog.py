@@ -8,6 +8,7 @@ import keras
 from cnnapp.errors import CnnappError
 from cnnapp.models.augment import augmented
 from cnnapp.models.course import INPUT_SHAPE, convolutional_model, happy_model
+from cnnapp.models.fused import fused_batch_norm
 from cnnapp.models.nets import sign_net, smile_net
 from cnnapp.models.summary import HAPPY_ROWS, SIGNS_ROWS
 
@@ -95,8 +96,8 @@ def check_classes(name: str, class_names: tuple[str, ...] | list[str]) -> Recipe
 
 
 def build_model(name: str, class_names: tuple[str, ...] | list[str], augment: bool = False) -> keras.Model:
-    """A fresh, untrained model for these classes, behind its recipe's augmentation if asked;
-    refuses a binary model on data that is not binary."""
+    """A fresh, untrained model for these classes, behind its recipe's augmentation if asked, its batch
+    normalisation training through the fused kernel; refuses a binary model on data that is not binary."""
     chosen = check_classes(name, class_names)
-    model = chosen.build(len(class_names))
+    model = fused_batch_norm(chosen.build(len(class_names)))
     return augmented(model, chosen.augmentation) if augment else model

@@ -23,6 +23,7 @@ from cnnapp.errors import CnnappError
 from cnnapp.files import writing_file, writing_folder
 from cnnapp.models.augment import without_augmentation
 from cnnapp.models.catalog import build_model, recipe
+from cnnapp.models.fused import keras_batch_norm
 from cnnapp.training.curves import plot_history
 from cnnapp.training.evaluate import Result, probabilities, result_of, targets
 from cnnapp.training.reuse import load_model, unseen_by
@@ -290,7 +291,7 @@ def trained(
     seconds = time.perf_counter() - start
     history = read_history(folder / "history.csv")
     kept = "last" if split.validates_on_test else "best"
-    model = without_augmentation(keras.models.load_model(folder / f"{kept}.keras"))
+    model = keras_batch_norm(without_augmentation(keras.models.load_model(folder / f"{kept}.keras")))
     model.save(folder / "model.keras")
     probs = probabilities(model, dataset.x[split.test])
     result = result_of(probs, dataset.y[split.test], dataset.class_names, "its test images")
