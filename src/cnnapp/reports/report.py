@@ -15,7 +15,7 @@ from cnnapp.reports.figures import Tile, confusion_figure, in_rows, save_png, ti
 from cnnapp.reports.page import report_page
 from cnnapp.training.curves import plot_history
 from cnnapp.training.evaluate import Result, probabilities, result_of
-from cnnapp.training.reuse import evaluation_images, load_model, matched
+from cnnapp.training.reuse import evaluation_images, load_model, matched, seen_images
 from cnnapp.training.rundir import RunInfo, read_history
 
 COLUMNS = 7
@@ -55,7 +55,7 @@ def tested_on(run: RunInfo, model: keras.Model, dataset: Dataset) -> Tested:
     """The model's predictions on the run's test images of the dataset (all its images if it is other data)."""
     data = matched(run, dataset)
     which, described = evaluation_images(run, data)
-    images = data.x[which]
+    images = seen_images(run, data, which)
     return Tested(images, data.y[which], probabilities(model, images), run.class_names, f"{dataset.name}, {described}")
 
 
