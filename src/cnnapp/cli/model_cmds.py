@@ -82,8 +82,9 @@ TRAINING_OPTIONS = [
     ),
     click.option(
         "--colour",
-        type=click.Choice(["colour", "grey"]),
-        help="The photo's colours, or only its grey levels, in training and later. Default: the model's protocol.",
+        type=click.Choice(["colour", "grey", "equalised"]),
+        help="The photo's colours, its grey levels, or its grey levels spread evenly from black to white (equalised), "
+        "in training and later. Default: the model's protocol.",
     ),
     click.option(
         "--init-from",

@@ -29,7 +29,7 @@ def show_out(name: str, what: str) -> Path:
     show_default=True,
     help="Show each photo as a model that crops to the face sees it ('no face': the whole photo).",
 )
-@click.option("--colour", type=click.Choice(["colour", "grey"]), default="colour", show_default=True)
+@click.option("--colour", type=click.Choice(["colour", "grey", "equalised"]), default="colour", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), help="The PNG to write. Default: NAME-WHAT.png here.")
 def show(
     name: str, index: int | None, class_name: str | None, count: int | None, crop: str, colour: str, out: Path | None

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.images import fit_square, read_whole
@@ -27,8 +27,9 @@ from cnnapp.settings import IMAGE_SIZE, cache_dir
 
 CROPS = ("none", "face")
 """What a model sees of a photo: the whole photo (its centre square), or the face found in it."""
-COLOURS = ("colour", "grey")
-"""What a model sees of a photo's colours: all of them, or its grey levels only (as three equal channels)."""
+COLOURS = ("colour", "grey", "equalised")
+"""What a model sees of a photo's colours: all of them, its grey levels only (as three equal channels), or its grey
+levels spread evenly over black to white (histogram equalisation, so that a dark or pale photo looks like any other)."""
 
 DETECT_SIZE = 128
 """The longer side of the bordered photo the detector looks at, in pixels."""
@@ -155,9 +156,18 @@ def grey(images: np.ndarray) -> np.ndarray:
     return np.repeat(np.round(luma).clip(0, 255).astype(np.uint8)[..., None], 3, axis=-1)
 
 
+def equalised(images: np.ndarray) -> np.ndarray:
+    """uint8 RGB images (n, h, w, 3) as their grey levels spread evenly over 0-255, each image on its own."""
+    levels = grey(images)[..., 0]
+    spread = np.stack([np.asarray(ImageOps.equalize(Image.fromarray(image))) for image in levels])
+    return np.repeat(spread[..., None], 3, axis=-1) if len(images) else images
+
+
 def as_seen(images: np.ndarray, colour: str) -> np.ndarray:
-    """uint8 images as a model of this colour choice sees them."""
-    return grey(images) if colour == "grey" else images
+    """uint8 images (n, h, w, 3) as a model of this colour choice sees them."""
+    if colour == "grey":
+        return grey(images)
+    return equalised(images) if colour == "equalised" else images
 
 
 def photos_of(dataset: Dataset, which: range) -> list[Image.Image]:
