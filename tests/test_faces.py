@@ -11,7 +11,7 @@ from PIL import Image
 
 import cnnapp
 from cnnapp.data.course import read_course_file
-from cnnapp.data.faces import RULE, face_crops, find_faces
+from cnnapp.data.faces import RULE, as_seen, face_crops, find_faces
 from cnnapp.data.images import fit_square, read_image
 from cnnapp.training.evaluate import probabilities
 from cnnapp.training.fit import Settings
@@ -141,3 +141,16 @@ def test_a_run_from_before_the_face_step_predicts_the_whole_photo_as_before(face
     assert "face" not in answer.answer()
     expected = probabilities(load_model(read_run(old)), read_image(hand)[None])[0]
     assert answer.probability == pytest.approx(float(expected.max()), abs=1e-5)
+
+
+def test_grey_photos_have_three_equal_channels_and_equalised_ones_reach_black_and_white(happy_house):
+    dark = (np.stack([np.asarray(photo) for photo in happy_house]) // 3).astype(np.uint8)
+    for colour in ("grey", "equalised"):
+        seen = as_seen(dark, colour)
+        assert seen.shape == dark.shape
+        assert np.array_equal(seen[..., 0], seen[..., 1]) and np.array_equal(seen[..., 1], seen[..., 2])
+    assert as_seen(dark, "grey").max() <= 86
+    spread = as_seen(dark, "equalised")
+    assert (spread.reshape(len(dark), -1).max(axis=1) == 255).all()
+    assert (spread.reshape(len(dark), -1).min(axis=1) < 20).all()
+    assert np.array_equal(as_seen(dark, "colour"), dark)
