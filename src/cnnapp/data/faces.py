@@ -1,8 +1,9 @@
 """Finding the face in a photo and framing it as a smiles photo frames one, before a smile model looks.
 
 The detector is MTCNN (the mtcnn package, whose weights ship in its wheel). It looks at the photo resized so that
-its longer side is DETECT_SIZE and, when it finds no face there, at the photo laid in a grey border a quarter of its
-size wide on each side (so that a face filling the photo is found too); the largest face found is kept. The crop is
+its longer side is DETECT_SIZE; when it finds no face there, at the photo laid in a grey border a quarter of its
+size wide on each side (so that a face filling the photo is found too); then, in a photo larger than DETECT_SIZE,
+at twice DETECT_SIZE (so that a small face in a large photo is found too). The largest face found is kept. The crop is
 set by the face's five landmarks: turned so that the eyes are level, centred halfway between the eyes and the mouth,
 SPAN eye-to-mouth distances on a side (the framing of a smiles photo, measured on smiles). A photo with no face found
 is taken whole, as without a crop.
@@ -40,7 +41,10 @@ SPAN = 1.8
 1.83 of them, the eyes 0.44 from the top."""
 FILL = (128, 128, 128)
 """What a crop shows where it reaches past the photo's edge."""
-RULE = f"mtcnn-1.0.0 at {DETECT_SIZE} px, then in a border of {BORDER}; {SPAN} eye-to-mouth distances, eyes level"
+RULE = (
+    f"mtcnn-1.0.0 at {DETECT_SIZE} px, then in a border of {BORDER}, then larger photos at {2 * DETECT_SIZE} px; "
+    f"{SPAN} eye-to-mouth distances, eyes level"
+)
 """The face rule in words, recorded with each run and part of the cache key."""
 CHUNK = 256
 """Photos given to the detector at once."""
@@ -67,20 +71,21 @@ def detector():
     return MTCNN()
 
 
-def bordered(photo: Image.Image, border: float) -> tuple[np.ndarray, float, float]:
-    """The photo in a grey border (a share of its longer side on each side), resized for the detector; the scale
-    and the border's width in the photo's pixels."""
+def bordered(photo: Image.Image, border: float, size: int) -> tuple[np.ndarray, float, float]:
+    """The photo in a grey border (a share of its longer side on each side), resized so that its longer side is
+    size; the scale and the border's width in the photo's pixels."""
     pad = round(border * max(photo.size))
     frame = Image.new("RGB", (photo.width + 2 * pad, photo.height + 2 * pad), FILL)
     frame.paste(photo, (pad, pad))
-    scale = DETECT_SIZE / max(frame.size)
+    scale = size / max(frame.size)
     size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
     return np.asarray(frame.resize(size, Image.Resampling.BILINEAR)), scale, pad
 
 
-def detected(photos: list[Image.Image], border: float) -> list[Face | None]:
-    """The largest face in each RGB photo in a grey border, or None where none is found."""
-    prepared = [bordered(photo, border) for photo in photos]
+def detected(photos: list[Image.Image], border: float, size: int) -> list[Face | None]:
+    """The largest face in each RGB photo in a grey border, its longer side resized to size, or None where none is
+    found."""
+    prepared = [bordered(photo, border, size) for photo in photos]
     with _lock:
         rows = detector().detect_faces(
             [image for image, _, _ in prepared], min_face_size=12, box_format="xyxy", output_type="numpy"
@@ -99,17 +104,23 @@ def detected(photos: list[Image.Image], border: float) -> list[Face | None]:
     return faces
 
 
+LOOKS = ((0.0, DETECT_SIZE, 0), (BORDER, DETECT_SIZE, 0), (0.0, 2 * DETECT_SIZE, DETECT_SIZE))
+"""Where no face was found yet, the detector looks again: (border, longer side, only at photos larger than this)."""
+
+
 def find_faces(photos: list[Image.Image]) -> list[Face | None]:
-    """The largest face in each RGB photo, or None where none is found: looked for in the photo, then (where none
-    was found) in the photo laid in a grey border; in chunks of CHUNK photos."""
+    """The largest face in each RGB photo, or None where none is found: looked for in the photo at DETECT_SIZE,
+    then where none was found in the photo laid in a grey border, then in a photo larger than DETECT_SIZE at twice
+    DETECT_SIZE (see LOOKS); in chunks of CHUNK photos."""
     faces: list[Face | None] = []
     for start in range(0, len(photos), CHUNK):
         chunk = photos[start : start + CHUNK]
-        found = detected(chunk, 0.0)
-        missing = [i for i, face in enumerate(found) if face is None]
-        if missing:
-            for i, face in zip(missing, detected([chunk[i] for i in missing], BORDER), strict=True):
-                found[i] = face
+        found: list[Face | None] = [None] * len(chunk)
+        for border, size, larger_than in LOOKS:
+            missing = [i for i, face in enumerate(found) if face is None and max(chunk[i].size) > larger_than]
+            if missing:
+                for i, face in zip(missing, detected([chunk[i] for i in missing], border, size), strict=True):
+                    found[i] = face
         faces += found
     return faces
 
