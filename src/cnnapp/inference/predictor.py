@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from cnnapp.data.faces import as_seen, face_crops, view_of
-from cnnapp.data.images import array_image, from_array, from_pil, read_image, read_whole, to_rgb
+from cnnapp.data.images import OPEN_SIZE, array_image, from_array, from_pil, read_image, read_whole, to_rgb
 from cnnapp.errors import CnnappError
 from cnnapp.settings import IMAGE_SIZE
 from cnnapp.training.rundir import RunInfo, read_run
@@ -50,13 +50,13 @@ def as_image(photo: Photo) -> np.ndarray:
 
 
 def as_whole(photo: Photo) -> Image.Image:
-    """One photo as an RGB PIL image of its own size, for finding a face in it."""
+    """One photo as an RGB PIL image of at most OPEN_SIZE pixels a side, for finding a face in it."""
     if isinstance(photo, str | Path):
         return read_whole(photo)
-    if isinstance(photo, Image.Image):
-        return to_rgb(photo)
-    if isinstance(photo, np.ndarray):
-        return array_image(photo)
+    if isinstance(photo, Image.Image | np.ndarray):
+        image = to_rgb(photo) if isinstance(photo, Image.Image) else array_image(photo)
+        image.thumbnail((OPEN_SIZE, OPEN_SIZE), Image.Resampling.LANCZOS)
+        return image
     raise CnnappError(f"{type(photo).__name__}: not a photo (give a path, a PIL image or a numpy array)")
 
 
