@@ -30,15 +30,13 @@ def hands() -> list[layers.Layer]:
 
 
 def faces() -> list[layers.Layer]:
-    """Other faces, framings, light and cameras: a mirrored face smiles as much as the original; a blurred one (a
-    small face cropped from a photo and enlarged) too."""
+    """Other faces, framings, light and cameras: a mirrored face smiles as much as the original."""
     return [
         layers.RandomFlip("horizontal"),
         layers.RandomZoom((-0.1, 0.1)),
         layers.RandomTranslation(0.06, 0.06),
         layers.RandomBrightness(0.2, value_range=UNIT),
         layers.RandomContrast(0.3, value_range=UNIT),
-        layers.RandomGaussianBlur(1.0, kernel_size=7, sigma=(0.0, 2.0), value_range=UNIT),
     ]
 
 
