@@ -75,6 +75,18 @@ TRAINING_OPTIONS = [
         help="Random shifts, turns, zooms, flips and light changes in training. Default: the model's protocol.",
     ),
     click.option(
+        "--crop",
+        type=click.Choice(["none", "face"]),
+        help="What the model sees of a photo: the whole photo, or the face found in it (the whole photo when none "
+        "is found), in training and in every later use of the run. Default: the model's protocol.",
+    ),
+    click.option(
+        "--colour",
+        type=click.Choice(["colour", "grey", "equalised"]),
+        help="The photo's colours, its grey levels, or its grey levels spread evenly from black to white (equalised), "
+        "in training and later. Default: the model's protocol.",
+    ),
+    click.option(
         "--init-from",
         type=click.Path(path_type=Path),
         help="A run of the same model to start from: every layer whose shape matches, the classifier only if "
@@ -137,6 +149,8 @@ def settings_for(model: str, seed: int, options: dict):
         batch_size=options["batch_size"],
         learning_rate=options["learning_rate"],
         augment=options["augment"],
+        crop=options["crop"],
+        colour=options["colour"],
         init_from=str(init_from) if init_from else None,
     )
 

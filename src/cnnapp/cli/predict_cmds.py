@@ -2,7 +2,6 @@
 
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -44,7 +43,9 @@ def export(run: Path, file_format: str) -> None:
 def predict(run: Path, paths: tuple[Path, ...], as_json: bool, batch_size: int) -> None:
     """Say which class each photo shows, one line per photo: path, label and its probability, tab-separated.
 
-    PATHS are photos of any size (JPEG, PNG, BMP, GIF) or folders, searched recursively. RUN/model.onnx is used
+    PATHS are photos of any size (JPEG, PNG, BMP, GIF) or folders, searched recursively. A run that trained on
+    face crops looks for the face in each photo first (`"face": true` or `false` in the JSON; no face found: the
+    whole photo). RUN/model.onnx is used
     with ONNX Runtime when `cnnapp export` has written it, else RUN/model.keras with Keras. Progress goes to stderr
     when there are many photos.
 
@@ -56,14 +57,16 @@ def predict(run: Path, paths: tuple[Path, ...], as_json: bool, batch_size: int) 
       cnnapp predict runs/demo/signs hand.jpg more-hands/
       cnnapp predict runs/demo/happy faces/ --json > answers.jsonl
     """
+    from cnnapp.data.faces import view_of
     from cnnapp.inference.photos import find_photos, read_photos
     from cnnapp.inference.predictor import ONNX_FILE, load
     from cnnapp.training.rundir import read_run
 
     files, problems = find_photos(paths)
     if files:
-        if not (read_run(run).path / ONNX_FILE).is_file():
-            keras_quietly()
+        info = read_run(run)
+        if not (info.path / ONNX_FILE).is_file() or view_of(info.config)[0] == "face":
+            keras_quietly()  # Keras runs the model, or TensorFlow the face detector
         predictor = load(run)
         hidden = len(files) <= batch_size or sys.stdout.isatty()  # answers on a terminal are progress enough
         with click.progressbar(
@@ -71,11 +74,11 @@ def predict(run: Path, paths: tuple[Path, ...], as_json: bool, batch_size: int) 
         ) as bar:
             for start in range(0, len(files), batch_size):
                 batch = files[start : start + batch_size]
-                read, images, failed = read_photos(batch)
+                read, photos, failed = read_photos(batch, predictor.decode)
                 problems += failed
-                for path, prediction in zip(read, predictor.predict(images), strict=True):
+                for path, prediction in zip(read, predictor.predict(photos), strict=True):
                     if as_json:
-                        click.echo(json.dumps({"path": str(path), **asdict(prediction)}))
+                        click.echo(json.dumps({"path": str(path), **prediction.answer()}))
                     else:
                         click.echo(f"{path}\t{prediction.label}\t{prediction.probability:.4f}")
                 bar.update(len(batch))

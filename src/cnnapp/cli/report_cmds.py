@@ -22,8 +22,18 @@ def show_out(name: str, what: str) -> Path:
 @click.option("--index", type=int, help="Show this one image large, with its label.")
 @click.option("--class", "class_name", help="Show images of this class only.")
 @click.option("--count", type=click.IntRange(min=1), help=f"Images of each class shown. Default: {SHOW_COUNT}.")
+@click.option(
+    "--crop",
+    type=click.Choice(["none", "face"]),
+    default="none",
+    show_default=True,
+    help="Show each photo as a model that crops to the face sees it ('no face': the whole photo).",
+)
+@click.option("--colour", type=click.Choice(["colour", "grey", "equalised"]), default="colour", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), help="The PNG to write. Default: NAME-WHAT.png here.")
-def show(name: str, index: int | None, class_name: str | None, count: int | None, out: Path | None) -> None:
+def show(
+    name: str, index: int | None, class_name: str | None, count: int | None, crop: str, colour: str, out: Path | None
+) -> None:
     """A dataset's images with their labels as a PNG: a sample of every class, one class, or one image.
 
     NAME is a dataset name (see `cnnapp data list`) or a path. Each tile is titled with its index,
@@ -33,10 +43,13 @@ def show(name: str, index: int | None, class_name: str | None, count: int | None
     Example:
       cnnapp show sign-digits --index 124
       cnnapp show smiles --class smiling --count 30 --out smiling.png
+      cnnapp show test_happy.h5 --crop face --colour grey
     """
     if index is not None and (class_name is not None or count is not None):
         raise CnnappError("--index shows one image; it does not go with --class or --count")
-    dataset = load_dataset(name)
+    from cnnapp.data.faces import seen_dataset
+
+    dataset = seen_dataset(load_dataset(name), crop, colour)
     from cnnapp.reports.figures import save_png
     from cnnapp.reports.gallery import every_class, one_class, one_image
 
@@ -49,6 +62,8 @@ def show(name: str, index: int | None, class_name: str | None, count: int | None
         figure, what = one_class(dataset, class_name, count), f"class-{class_name}"
     else:
         figure, what = every_class(dataset, count), "grid"
+    if crop == "face":
+        what += "-faces"
     click.echo(f"image: {save_png(figure, out or show_out(name, what))}")
 
 

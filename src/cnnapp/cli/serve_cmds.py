@@ -71,6 +71,11 @@ def serve(runs: tuple[str, ...], host: str, port: int, max_photo_mb: float, max_
     from cnnapp.web.served import load_served
 
     models = load_served(list(runs))
+    if any(model.predictor.crop == "face" for model in models.values()):
+        keras_quietly()  # TensorFlow runs the face detector
+        from cnnapp.data.faces import detector
+
+        detector()  # loaded now rather than at the first photo
     app = create_app(models, Limits(photo_bytes=int(max_photo_mb * 1024 * 1024), photos=max_photos))
     sock = listening_socket(host, port)
     shown = "localhost" if host in ("127.0.0.1", "localhost") else host

@@ -72,6 +72,7 @@ class Dataset:
     paths: tuple[str, ...] | None = None
     train: np.ndarray | None = None
     test: np.ndarray | None = None
+    faces: np.ndarray | None = None  # (n,) bool, whether a face was found in each image, once cropped to faces
 
     def counts(self) -> dict[str, int]:
         """Images per class."""
@@ -194,6 +195,7 @@ def select_classes(dataset: Dataset, wanted: list[str]) -> Dataset:
         x=dataset.x[keep],
         y=remap[dataset.y[keep]],
         paths=None if dataset.paths is None else tuple(dataset.paths[i] for i in keep),
+        faces=None if dataset.faces is None else dataset.faces[keep],
         train=within(dataset.train),
         test=within(dataset.test),
     )

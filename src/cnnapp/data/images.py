@@ -45,11 +45,14 @@ def fit_square(image: Image.Image, size: int = IMAGE_SIZE) -> np.ndarray:
     return np.asarray(square, dtype=np.uint8)
 
 
-def read_image(path: Path | str | BinaryIO, size: int = IMAGE_SIZE, name: str | None = None) -> np.ndarray:
-    """One image file (a path or an open binary file) as a (size, size, 3) uint8 array.
+OPEN_SIZE = 1024
+"""A photo opened whole (for finding a face in it) is cut down to about this many pixels on its longer side."""
 
-    CnnappError naming the file (name, else the path) if it cannot be read.
-    """
+
+def open_photo(path: Path | str | BinaryIO, size: int = IMAGE_SIZE, name: str | None = None) -> Image.Image:
+    """One image file (a path or an open binary file) as an RGB PIL image, decoded at about size pixels (JPEGs
+    are decoded at the scale nearest above twice that); CnnappError naming the file (name, else the path) if it
+    cannot be read."""
     path = Path(path) if isinstance(path, str) else path
     shown = name or path
     try:
@@ -58,7 +61,7 @@ def read_image(path: Path | str | BinaryIO, size: int = IMAGE_SIZE, name: str | 
             with Image.open(path) as image:
                 image.draft(None, (size * 2, size * 2))
                 image.load()
-                return fit_square(to_rgb(image), size)
+                return to_rgb(image)
     except FileNotFoundError:
         raise CnnappError(f"{shown}: no such file") from None
     except IsADirectoryError:
@@ -71,13 +74,28 @@ def read_image(path: Path | str | BinaryIO, size: int = IMAGE_SIZE, name: str | 
         raise CnnappError(f"{shown}: unreadable image ({error})") from None
 
 
+def read_image(path: Path | str | BinaryIO, size: int = IMAGE_SIZE, name: str | None = None) -> np.ndarray:
+    """One image file (a path or an open binary file) as a (size, size, 3) uint8 array.
+
+    CnnappError naming the file (name, else the path) if it cannot be read.
+    """
+    return fit_square(open_photo(path, size, name), size)
+
+
+def read_whole(path: Path | str | BinaryIO, name: str | None = None) -> Image.Image:
+    """One image file as an RGB PIL image of at most about OPEN_SIZE pixels a side, for finding a face in it."""
+    image = open_photo(path, OPEN_SIZE // 2, name)
+    image.thumbnail((OPEN_SIZE, OPEN_SIZE), Image.Resampling.LANCZOS)
+    return image
+
+
 def from_pil(image: Image.Image, size: int = IMAGE_SIZE) -> np.ndarray:
     """An already opened PIL image as a (size, size, 3) uint8 array."""
     return fit_square(to_rgb(image), size)
 
 
-def from_array(array: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
-    """An (H, W), (H, W, 1|3|4) uint8 array, or floats in [0, 1], as a (size, size, 3) uint8 array."""
+def array_image(array: np.ndarray) -> Image.Image:
+    """An (H, W), (H, W, 1|3|4) uint8 array, or floats in [0, 1], as an RGB PIL image of its own size."""
     array = np.asarray(array)
     if array.dtype != np.uint8:
         if array.size and (array.min() < 0 or array.max() > 1):
@@ -87,9 +105,15 @@ def from_array(array: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
         array = array[:, :, 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
         raise CnnappError(f"array of shape {array.shape} is not an image (H, W) or (H, W, 1|3|4)")
-    if array.shape[:2] == (size, size) and array.ndim == 3 and array.shape[2] == 3:
+    return to_rgb(Image.fromarray(array))
+
+
+def from_array(array: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
+    """An (H, W), (H, W, 1|3|4) uint8 array, or floats in [0, 1], as a (size, size, 3) uint8 array."""
+    array = np.asarray(array)
+    if array.dtype == np.uint8 and array.shape == (size, size, 3):
         return array
-    return from_pil(Image.fromarray(array), size)
+    return fit_square(array_image(array), size)
 
 
 def scale(images: np.ndarray) -> np.ndarray:

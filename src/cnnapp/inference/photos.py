@@ -1,15 +1,15 @@
 """Photos named on the command line: files and folders found, then decoded with one problem line per bad photo."""
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import numpy as np
+from typing import TypeVar
 
 from cnnapp.data.images import IMAGE_SUFFIXES, is_image_file, read_image
 from cnnapp.errors import CnnappError
-from cnnapp.settings import IMAGE_SIZE
+
+T = TypeVar("T")
 
 
 def visible_image(path: Path, root: Path) -> bool:
@@ -34,18 +34,19 @@ def find_photos(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
     return files, problems
 
 
-def decoded_or_problem(path: Path) -> np.ndarray | str:
-    """The photo as a (64, 64, 3) uint8 array, or the one-line reason it cannot be read."""
+def decoded_or_problem(path: Path, decode: Callable[[Path], T]) -> T | CnnappError:
+    """The photo as decode makes it, or the error saying why it cannot be read."""
     try:
-        return read_image(path)
+        return decode(path)
     except CnnappError as error:
-        return str(error)
+        return error
 
 
-def read_photos(files: list[Path]) -> tuple[list[Path], np.ndarray, list[str]]:
-    """The files that decode, their images (n, 64, 64, 3) uint8, and one problem line per file that does not."""
+def read_photos(files: list[Path], decode: Callable[[Path], T] = read_image) -> tuple[list[Path], list[T], list[str]]:
+    """The files that decode, as decode makes them (by default (64, 64, 3) uint8 arrays), and one problem line per
+    file that does not."""
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
-        results = list(pool.map(decoded_or_problem, files))
-    read = [(path, image) for path, image in zip(files, results, strict=True) if isinstance(image, np.ndarray)]
-    images = np.stack([image for _, image in read]) if read else np.empty((0, IMAGE_SIZE, IMAGE_SIZE, 3), np.uint8)
-    return [path for path, _ in read], images, [result for result in results if isinstance(result, str)]
+        results = list(pool.map(lambda path: decoded_or_problem(path, decode), files))
+    read = [(path, image) for path, image in zip(files, results, strict=True) if not isinstance(image, CnnappError)]
+    problems = [str(result) for result in results if isinstance(result, CnnappError)]
+    return [path for path, _ in read], [image for _, image in read], problems

@@ -1,13 +1,15 @@
 """Loading a run for prediction, and what it says about each photo."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
 
-from cnnapp.data.images import from_array, from_pil, read_image
+from cnnapp.data.faces import as_seen, face_crops, view_of
+from cnnapp.data.images import OPEN_SIZE, array_image, from_array, from_pil, read_image, read_whole, to_rgb
 from cnnapp.errors import CnnappError
 from cnnapp.settings import IMAGE_SIZE
 from cnnapp.training.rundir import RunInfo, read_run
@@ -26,6 +28,14 @@ class Prediction:
     label: str  # the most probable class
     probability: float  # its probability
     probabilities: dict[str, float]  # every class of the run, in the run's order
+    face: bool | None = None  # whether a face was found, for a run that crops photos to the face
+
+    def answer(self) -> dict:
+        """The prediction as the JSON of `cnnapp predict --json` and the web API show it: face only if cropped."""
+        fields = asdict(self)
+        if self.face is None:
+            del fields["face"]
+        return fields
 
 
 def as_image(photo: Photo) -> np.ndarray:
@@ -39,11 +49,21 @@ def as_image(photo: Photo) -> np.ndarray:
     raise CnnappError(f"{type(photo).__name__}: not a photo (give a path, a PIL image or a numpy array)")
 
 
-def as_images(photos: Photo | Sequence[Photo]) -> np.ndarray:
-    """One photo or a sequence of them as (n, 64, 64, 3) uint8; a 4-D array counts as n photos."""
+def as_whole(photo: Photo) -> Image.Image:
+    """One photo as an RGB PIL image of at most OPEN_SIZE pixels a side, for finding a face in it."""
+    if isinstance(photo, str | Path):
+        return read_whole(photo)
+    if isinstance(photo, Image.Image | np.ndarray):
+        image = to_rgb(photo) if isinstance(photo, Image.Image) else array_image(photo)
+        image.thumbnail((OPEN_SIZE, OPEN_SIZE), Image.Resampling.LANCZOS)
+        return image
+    raise CnnappError(f"{type(photo).__name__}: not a photo (give a path, a PIL image or a numpy array)")
+
+
+def listed(photos: Photo | Sequence[Photo]) -> list[Photo]:
+    """One photo or a sequence of them as a list; a 4-D array counts as n photos."""
     single = isinstance(photos, str | Path | Image.Image) or (isinstance(photos, np.ndarray) and photos.ndim < 4)
-    images = [as_image(photo) for photo in ([photos] if single else photos)]
-    return np.stack(images) if images else np.empty((0, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
+    return [photos] if single else list(photos)
 
 
 class Predictor:
@@ -53,6 +73,7 @@ class Predictor:
         self.run = run
         self.engine = engine
         self.scorer = scorer
+        self.crop, self.colour = view_of(run.config)
 
     @property
     def class_names(self) -> list[str]:
@@ -70,19 +91,42 @@ class Predictor:
             )
         return probs
 
-    def predict(self, photos: Photo | Sequence[Photo]) -> list[Prediction]:
-        """One Prediction per photo, in order; a single photo gives a list of one."""
+    def decode(self, photo: Path | BinaryIO, name: str | None = None) -> Photo:
+        """A photo file decoded as far as this run needs: to its 64x64 square, or whole to find the face in it.
+        CnnappError naming the file (name, else the path) if it cannot be read."""
+        return read_whole(photo, name) if self.crop == "face" else read_image(photo, name=name)
+
+    def seen(self, photos: Photo | Sequence[Photo]) -> tuple[np.ndarray, list[bool] | None]:
+        """The photos as the model sees them, (n, 64, 64, 3) uint8, and whether a face was found in each (None
+        when the run does not crop to the face); a single photo counts as a list of one."""
+        photos = listed(photos)
+        if self.crop == "face":
+            images, found = face_crops([as_whole(photo) for photo in photos])
+            faces = found.tolist()
+        else:
+            images, faces = np.empty((len(photos), IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8), None
+            for i, photo in enumerate(photos):
+                images[i] = as_image(photo)
+        return as_seen(images, self.colour), faces
+
+    def answers(self, images: np.ndarray, faces: list[bool] | None) -> list[Prediction]:
+        """One Prediction per seen image (see seen), in order."""
         predictions = []
-        for row in self.probabilities(as_images(photos)):
+        for i, row in enumerate(self.probabilities(images)):
             best = int(row.argmax())
             predictions.append(
                 Prediction(
                     label=self.class_names[best],
                     probability=float(row[best]),
                     probabilities={name: float(p) for name, p in zip(self.class_names, row, strict=True)},
+                    face=None if faces is None else faces[i],
                 )
             )
         return predictions
+
+    def predict(self, photos: Photo | Sequence[Photo]) -> list[Prediction]:
+        """One Prediction per photo, in order; a single photo gives a list of one."""
+        return self.answers(*self.seen(photos))
 
 
 def load(run_dir: Path | str, threads: int | None = None) -> Predictor:

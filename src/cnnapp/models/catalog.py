@@ -27,6 +27,8 @@ class Recipe:
     augment: bool = False  # whether it augments unless told
     learning_rate: float = 0.001  # Adam's default
     schedule: str = "constant"  # or "cosine": the learning rate decays to zero over the epochs
+    crop: str = "none"  # or "face": what of a photo the model sees (see data/faces.py)
+    colour: str = "colour"  # or "grey": the photo's colours or only its grey levels
     expected_rows: list | None = None  # the course's architecture check, for the course models
 
 

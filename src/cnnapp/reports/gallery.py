@@ -25,12 +25,20 @@ def where_from(dataset: Dataset, index: int) -> str:
     return "train file" if index in dataset.train else "test file"
 
 
+def caption(dataset: Dataset, index: int) -> str:
+    """A tile's title: the image's index, and 'no face' when it was cropped to faces and none was found."""
+    missing = dataset.faces is not None and not dataset.faces[index]
+    return f"#{index} no face" if missing else f"#{index}"
+
+
 def one_image(dataset: Dataset, index: int) -> Figure:
     """Image number index of the dataset, large, with its label."""
     if not 0 <= index < len(dataset.y):
         raise CnnappError(f"{dataset.source}: no image {index}; its images are numbered 0 to {len(dataset.y) - 1}")
     label = dataset.class_names[dataset.y[index]]
-    return single_image(dataset.x[index], f"{dataset.name} #{index}: {label}", where_from(dataset, index))
+    return single_image(
+        dataset.x[index], f"{dataset.name} {caption(dataset, index)}: {label}", where_from(dataset, index)
+    )
 
 
 def one_class(dataset: Dataset, class_name: str, count: int) -> Figure:
@@ -39,7 +47,7 @@ def one_class(dataset: Dataset, class_name: str, count: int) -> Figure:
         raise CnnappError(f"{dataset.source}: no class {class_name}; its classes are {', '.join(dataset.class_names)}")
     members = np.flatnonzero(dataset.y == dataset.class_names.index(class_name))
     chosen = sample(members, count)
-    tiles = [Tile(dataset.x[i], f"#{i}") for i in chosen]
+    tiles = [Tile(dataset.x[i], caption(dataset, i)) for i in chosen]
     heading = f"{dataset.name}, class {class_name}: {len(chosen)} of its {len(members)} images"
     return tile_grid(in_rows(tiles, COLUMNS), heading)
 
@@ -49,7 +57,7 @@ def every_class(dataset: Dataset, count: int) -> Figure:
     rows, labels = [], []
     for number, name in enumerate(dataset.class_names):
         members = np.flatnonzero(dataset.y == number)
-        tiles = [Tile(dataset.x[i], f"#{i}") for i in sample(members, count)]
+        tiles = [Tile(dataset.x[i], caption(dataset, i)) for i in sample(members, count)]
         wrapped = in_rows(tiles, COLUMNS) or [[]]
         rows += wrapped
         labels += [f"{name}\n{len(members)} images"] + [""] * (len(wrapped) - 1)

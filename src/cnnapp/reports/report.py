@@ -9,7 +9,6 @@ from matplotlib.figure import Figure
 from sklearn.metrics import classification_report
 
 from cnnapp.data.datasets import Dataset
-from cnnapp.data.images import from_array
 from cnnapp.errors import CnnappError
 from cnnapp.files import writing_folder
 from cnnapp.models.summary import parameter_counts, summary
@@ -33,7 +32,8 @@ MISTAKES = 3 * COLUMNS
 class Tested:
     """A run's model on some images: what it predicted and how it scores."""
 
-    images: np.ndarray  # (n, 64, 64, 3) uint8
+    photos: np.ndarray  # (n, 64, 64, 3) uint8, as taken
+    seen: np.ndarray  # (n, 64, 64, 3) uint8, as the model took them in (the face crop, grey, if the run trained so)
     labels: np.ndarray  # (n,) true class indices
     probs: np.ndarray  # (n, classes)
     class_names: list[str]
@@ -53,18 +53,13 @@ class Tested:
         return f"true {self.class_names[self.labels[i]]}\n{self.guess(i)}"
 
     def tile(self, i: int) -> Tile:
-        return Tile(self.images[i], self.title(i), bool(self.predicted[i] != self.labels[i]))
+        return Tile(self.photos[i], self.title(i), bool(self.predicted[i] != self.labels[i]))
 
 
 def tested_on(run: RunInfo, model: keras.Model, dataset: Dataset) -> Tested:
     """The model's predictions on the run's test images of the dataset (all its images if it is other data)."""
-    images, labels, described = images_to_evaluate(run, dataset)
-    return Tested(images, labels, probabilities(model, images), run.class_names, described)
-
-
-def seen_by_model(photo: np.ndarray, config: dict) -> np.ndarray:
-    """What the model of a run with this config.json takes in for a photo, as a 64x64 RGB image."""
-    return from_array(photo)
+    photos, seen, labels, described = images_to_evaluate(run, dataset)
+    return Tested(photos, seen, labels, probabilities(model, seen), run.class_names, described)
 
 
 def architecture(model: keras.Model) -> tuple[list[list], dict[str, int]]:
@@ -85,15 +80,15 @@ def confident_mistakes(tested: Tested, count: int) -> np.ndarray:
     return wrong[np.argsort(-confidence, kind="stable")][:count]
 
 
-def mistakes_figure(run: RunInfo, tested: Tested, mistakes: np.ndarray) -> Figure:
+def mistakes_figure(tested: Tested, mistakes: np.ndarray) -> Figure:
     """The mistakes in rows of photos, each above what the model saw of it with its guess."""
     total = int(np.count_nonzero(tested.predicted != tested.labels))
     which = f"The {len(mistakes)} most confident of the {total}" if total > len(mistakes) else f"All {total}"
     rows, labels = [], []
     for start in range(0, len(mistakes), COLUMNS):
         chunk = mistakes[start : start + COLUMNS]
-        rows.append([Tile(tested.images[i], f"true {tested.class_names[tested.labels[i]]}") for i in chunk])
-        rows.append([Tile(seen_by_model(tested.images[i], run.config), tested.guess(i), True) for i in chunk])
+        rows.append([Tile(tested.photos[i], f"true {tested.class_names[tested.labels[i]]}") for i in chunk])
+        rows.append([Tile(tested.seen[i], tested.guess(i), True) for i in chunk])
         labels += ["photo", "the model\nsaw"]
     return tile_grid(rows, f"{which} mistakes, most confident first", labels)
 
@@ -109,7 +104,7 @@ def draw_figures(run: RunInfo, tested: Tested, result: Result, folder: Path) -> 
     }
     mistakes = confident_mistakes(tested, MISTAKES)
     if len(mistakes):
-        figures["mistakes"] = save_png(mistakes_figure(run, tested, mistakes), folder / "mistakes.png")
+        figures["mistakes"] = save_png(mistakes_figure(tested, mistakes), folder / "mistakes.png")
     shown = spread(n, SHOWN)
     wrong = int(np.count_nonzero(tested.predicted[shown] != tested.labels[shown]))
     grid = tile_grid(

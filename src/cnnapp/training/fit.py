@@ -17,6 +17,8 @@ import numpy as np
 import tensorflow as tf
 
 from cnnapp.data.datasets import Dataset
+from cnnapp.data.faces import RULE as FACE_RULE
+from cnnapp.data.faces import seen_dataset
 from cnnapp.data.images import scale
 from cnnapp.data.splits import Split
 from cnnapp.errors import CnnappError
@@ -44,6 +46,8 @@ class Settings:
     augment: bool = False  # train behind the recipe's random augmentation layers
     schedule: str = "constant"  # or "cosine": the learning rate decays to zero over the epochs
     init_from: str | None = None  # a run folder whose weights the model starts from
+    crop: str = "none"  # or "face": the model sees the face found in each photo (see data/faces.py)
+    colour: str = "colour"  # or "grey": the model sees only the grey levels
 
 
 def default_settings(model: str, seed: int = 1, **overrides) -> Settings:
@@ -55,6 +59,8 @@ def default_settings(model: str, seed: int = 1, **overrides) -> Settings:
         "learning_rate": chosen.learning_rate,
         "augment": chosen.augment,
         "schedule": chosen.schedule,
+        "crop": chosen.crop,
+        "colour": chosen.colour,
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(seed=seed, **values)
@@ -167,7 +173,7 @@ def load_matching_weights(
 
 def versions() -> dict[str, str]:
     """Versions of Python and the packages a run depends on."""
-    packages = ("cnnapp", "keras", "tensorflow-cpu", "numpy", "h5py", "pillow", "scikit-learn")
+    packages = ("cnnapp", "keras", "tensorflow-cpu", "numpy", "h5py", "pillow", "scikit-learn", "mtcnn")
     return {"python": platform.python_version(), **{name: version(name) for name in packages}}
 
 
@@ -192,6 +198,7 @@ def train_run(
     if settings.init_from:
         check_start(settings.init_from, model_name, dataset, split)
     with writing_folder(out, replace, resumable=True, resume=resume) as folder:
+        dataset = seen_dataset(dataset, settings.crop, settings.colour)
         seed_everything(settings.seed)
         model = build_model(model_name, dataset.class_names, settings.augment)
         initial = None
@@ -343,6 +350,7 @@ def config_of(
             "optimizer": "adam",
             "loss": "binary_crossentropy" if binary else "categorical_crossentropy",
         },
+        "face_rule": FACE_RULE if settings.crop == "face" else None,
         "initial_weights": initial,
         "seed": settings.seed,
         "versions": versions(),

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from cnnapp.data.datasets import Dataset, select_classes
+from cnnapp.data.faces import seen_dataset, view_of
 from cnnapp.errors import CnnappError
 from cnnapp.training.evaluate import Result, probabilities, result_of
 from cnnapp.training.rundir import RunInfo, read_run
@@ -66,6 +67,12 @@ def evaluation_images(run: RunInfo, data: Dataset) -> tuple[np.ndarray, str]:
     return np.arange(len(data.y)), "all of its images"
 
 
+def seen_images(run: RunInfo, data: Dataset, which: np.ndarray) -> np.ndarray:
+    """Images which of data as the run sees a photo: cropped to the face and grey if it trained so (the crops of
+    the whole of data, which training cached)."""
+    return seen_dataset(data, *view_of(run.config)).x[which]
+
+
 def unseen_by(start: RunInfo, data: Dataset, test: np.ndarray) -> None:
     """Refuse test images of data that the start run trained or validated on (when it is the same data), or
     whose split cannot be compared with the start run's."""
@@ -86,16 +93,16 @@ def unseen_by(start: RunInfo, data: Dataset, test: np.ndarray) -> None:
         )
 
 
-def images_to_evaluate(run: RunInfo, dataset: Dataset) -> tuple[np.ndarray, np.ndarray, str]:
-    """The images of a dataset a run is evaluated on (see evaluation_images), their labels as the run numbers its
-    classes, and which they are in words."""
+def images_to_evaluate(run: RunInfo, dataset: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """The photos of a dataset a run is evaluated on (see evaluation_images) as taken and as the run sees them
+    (see seen_images), their labels as the run numbers its classes, and which they are in words."""
     data = matched(run, dataset)
     which, described = evaluation_images(run, data)
-    return data.x[which], data.y[which], f"{dataset.name}, {described}"
+    return data.x[which], seen_images(run, data, which), data.y[which], f"{dataset.name}, {described}"
 
 
 def evaluate_run(run_dir: Path | str, dataset: Dataset) -> Result:
-    """A saved run's result on a dataset whose classes it knows."""
+    """A saved run's result on a dataset whose classes it knows, each photo seen as the run saw its own."""
     run = read_run(run_dir)
-    images, labels, described = images_to_evaluate(run, dataset)
-    return result_of(probabilities(load_model(run), images), labels, run.class_names, described)
+    _, seen, labels, described = images_to_evaluate(run, dataset)
+    return result_of(probabilities(load_model(run), seen), labels, run.class_names, described)

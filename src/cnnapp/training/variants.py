@@ -43,7 +43,7 @@ class Robustness:
 def evaluate_variants(run_dir: Path | str, dataset: Dataset, variants: tuple[Variant, ...] = VARIANTS) -> Robustness:
     """A saved run scored on the photos `cnnapp evaluate` would score it on, once per variant of them."""
     run = read_run(run_dir)
-    images, labels, described = images_to_evaluate(run, dataset)
+    _, images, labels, described = images_to_evaluate(run, dataset)
     model = load_model(run)
     scored = [
         (variant, result_of(probabilities(model, changed_all(images, variant)), labels, run.class_names, described))

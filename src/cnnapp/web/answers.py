@@ -2,14 +2,13 @@
 
 import base64
 import io
-from dataclasses import asdict
 
 import numpy as np
 from PIL import Image
 
-from cnnapp.data.images import read_image
 from cnnapp.errors import CnnappError
 from cnnapp.inference import Predictor
+from cnnapp.inference.predictor import Photo
 
 
 def data_url(image: np.ndarray) -> str:
@@ -19,25 +18,28 @@ def data_url(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def decoded(name: str, data: bytes) -> np.ndarray | str:
-    """An uploaded photo as the model's (64, 64, 3) uint8 input, or the one-line reason it cannot be read."""
+def decoded(predictor: Predictor, name: str, data: bytes) -> Photo | str:
+    """An uploaded photo decoded as the run needs it, or the one-line reason it cannot be read."""
     try:
-        return read_image(io.BytesIO(data), name=name)
+        return predictor.decode(io.BytesIO(data), name=name)
     except CnnappError as error:
         return str(error)
 
 
 def answer(predictor: Predictor, uploads: list[tuple[str, bytes]], picture: bool) -> list[dict]:
-    """One row per upload, in order: {path, label, probability, probabilities[, picture]} or {path, error}."""
-    images = [decoded(name, data) for name, data in uploads]
-    good = [image for image in images if isinstance(image, np.ndarray)]
-    predictions = iter(predictor.predict(np.stack(good)) if good else [])
+    """One row per upload, in order: {path, label, probability, probabilities[, face][, picture]} or {path, error};
+    the picture is what the model saw (the face crop, for a run that crops to the face)."""
+    photos = [decoded(predictor, name, data) for name, data in uploads]
+    good = [photo for photo in photos if not isinstance(photo, str)]
+    images, faces = predictor.seen(good)
+    predictions = iter(zip(predictor.answers(images, faces), images, strict=True))
     rows = []
-    for (name, _), image in zip(uploads, images, strict=True):
-        if isinstance(image, str):
-            rows.append({"path": name, "error": image})
+    for (name, _), photo in zip(uploads, photos, strict=True):
+        if isinstance(photo, str):
+            rows.append({"path": name, "error": photo})
             continue
-        row = {"path": name, **asdict(next(predictions))}
+        prediction, image = next(predictions)
+        row = {"path": name, **prediction.answer()}
         if picture:
             row["picture"] = data_url(image)
         rows.append(row)

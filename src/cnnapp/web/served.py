@@ -32,6 +32,8 @@ class ServedModel:
             "data": run.config["data"].get("name"),
             "test_accuracy": run.metrics.get("test_accuracy"),
             "engine": self.predictor.engine,
+            "crop": self.predictor.crop,
+            "colour": self.predictor.colour,
             "opens_door_on": run.class_names[1] if run.config["model"] in SMILE_GATES else None,
         }
 
