@@ -102,6 +102,10 @@ def tune(
         from cnnapp.training.chief import bound_server
 
         server = bound_server(address)
+    if worker:
+        from cnnapp.training.chief import wait_for_chief
+
+        wait_for_chief(address, wait, click.echo)
     from cnnapp.models.catalog import recipe
 
     recipe(model)

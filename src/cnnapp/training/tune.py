@@ -25,7 +25,7 @@ from cnnapp.data.splits import Split
 from cnnapp.errors import CnnappError
 from cnnapp.files import writing_folder
 from cnnapp.models.catalog import recipe
-from cnnapp.training.chief import HEARTBEAT, Address, serve, wait_for_chief
+from cnnapp.training.chief import HEARTBEAT, Address, serve
 from cnnapp.training.evaluate import Result
 from cnnapp.training.fit import BACKUP, Settings, train_run, validated
 from cnnapp.training.rundir import read_json, write_json
@@ -358,11 +358,10 @@ def work(
 ) -> list[str]:
     """Run the trials a chief hands out until it says the search is over, in out/trials/<id>; the trial ids run.
 
-    Waits up to wait seconds for the chief, at start and whenever it does not answer; CnnappError after that,
-    or when the chief searches another model, data, split or seed.
+    Waits up to wait seconds whenever the chief does not answer; CnnappError after that, or when the chief
+    searches another model, data, split or seed.
     """
     searchable(dataset, split)
-    wait_for_chief(chief, wait, report)
     os.environ.update(
         KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP=chief.host, KERASTUNER_ORACLE_PORT=str(chief.port)
     )
