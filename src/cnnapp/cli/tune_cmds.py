@@ -76,7 +76,7 @@ def tune(
     threads: int | None,
     **fixed,
 ) -> None:
-    r"""Search MODEL's settings (learning rate, batch size, epochs, augmentation, schedule) on the training and
+    """Search MODEL's settings (learning rate, batch size, epochs, augmentation, schedule) on the training and
     validation parts of the split, then train the best into DIR/best; the same command again continues a
     search that was stopped.
 
