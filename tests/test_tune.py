@@ -71,6 +71,13 @@ def trials_run_in(folder: Path) -> set[str]:
     return {p.name for p in (folder / "trials").iterdir() if (p / "history.csv").is_file()}
 
 
+def wait_for_line(log: Path, text: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + LIMIT
+    while text not in log.read_text():
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+
+
 def search_args(photos: Path, out: Path, epochs: int = 1) -> list[str]:
     return ["tune", "signs", "--data", str(photos), "--epochs", str(epochs), "--out", str(out)]
 
@@ -78,10 +85,7 @@ def search_args(photos: Path, out: Path, epochs: int = 1) -> list[str]:
 def test_a_stopped_search_continues_and_trains_the_best_trial_as_a_run(photos, tmp_path, processes):
     out = tmp_path / "search"
     first = processes(*search_args(photos, out), "--trials", "3", log=tmp_path / "first.log")
-    deadline = time.monotonic() + LIMIT
-    while "trial 0:" not in (tmp_path / "first.log").read_text():
-        assert first.poll() is None and time.monotonic() < deadline, (tmp_path / "first.log").read_text()
-        time.sleep(0.1)
+    wait_for_line(tmp_path / "first.log", "trial 0:", first)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
     assert not out.exists()
@@ -107,14 +111,16 @@ def test_a_stopped_search_continues_and_trains_the_best_trial_as_a_run(photos, t
     assert run.metrics["n_test"] == run.config["split"]["n_test"] == 12
 
 
-def test_a_chief_and_two_workers_run_every_trial_once(photos, tmp_path, processes):
+def test_two_workers_wait_for_their_chief_which_runs_every_trial_once(photos, tmp_path, processes):
     address = f"127.0.0.1:{free_port()}"
     out, workers = tmp_path / "search", [tmp_path / "w1", tmp_path / "w2"]
-    chief = processes(*search_args(photos, out), "--trials", "4", "--chief", address, log=tmp_path / "chief.log")
     started = [
-        processes(*search_args(photos, folder), "--worker", address, "--id", folder.name, log=tmp_path / f"{i}.log")
-        for i, folder in enumerate(workers)
+        processes(*search_args(photos, w), "--worker", address, "--id", w.name, log=tmp_path / f"{w.name}.log")
+        for w in workers
     ]
+    for folder, worker in zip(workers, started, strict=True):
+        wait_for_line(tmp_path / f"{folder.name}.log", f"waiting up to 300 s for the chief at {address}", worker)
+    chief = processes(*search_args(photos, out), "--trials", "4", "--chief", address, log=tmp_path / "chief.log")
     for process in (chief, *started):
         assert process.wait(timeout=LIMIT) == 0, (tmp_path / "chief.log").read_text()
     rows = trial_table(out)

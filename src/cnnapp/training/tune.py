@@ -42,7 +42,9 @@ ASK_AGAIN = 1.0
 Report = Callable[[str], None]
 
 
-def search_space(model_name: str, dataset: Dataset, split: Split, seed: int, fixed: dict, hyperband: bool):
+def search_space(
+    model_name: str, dataset: Dataset, split: Split, seed: int, fixed: dict, hyperband: bool
+) -> keras_tuner.HyperParameters:
     """The model's space with the fixed settings (those not None) taken out of it, and what every process of a
     search must share: model, data, classes, split and seed. Hyperband chooses the epochs itself."""
     space = recipe(model_name).space
@@ -161,7 +163,9 @@ class Hyperband(SearchRules, keras_tuner.oracles.HyperbandOracle):
     """Many short trials, the best of them trained again for longer."""
 
 
-def make_oracle(kind: str, space, trials: int, seed: int, deadline: float | None, report: Report):
+def make_oracle(
+    kind: str, space: keras_tuner.HyperParameters, trials: int, seed: int, deadline: float | None, report: Report
+) -> SearchRules:
     """The oracle of a kind (random, bayesian, hyperband) that draws at most trials trials from space."""
     common = {"objective": OBJECTIVE, "hyperparameters": space, "seed": seed, "deadline": deadline, "report": report}
     if kind == "hyperband":
@@ -365,7 +369,7 @@ def work(
     os.environ.update(
         KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP=chief.host, KERASTUNER_ORACLE_PORT=str(chief.port)
     )
-    oracle_client.TIMEOUT = wait
+    oracle_client.TIMEOUT = wait  # KerasTuner's workers wait an hour for a chief that does not answer
     with writing_folder(out, resumable=True, resume=True) as folder:
         space = search_space(model_name, dataset, split, split.seed, fixed, kind == "hyperband")
         oracle = make_oracle(kind, space, 1, split.seed, None, report)
