@@ -32,9 +32,11 @@ def plot_trials(rows: list[dict], path: Path, title: str) -> None:
         by_trial.step(numbers, np.maximum.accumulate(accuracy), where="post", label="best so far")
     by_trial.set_xlabel("trial")
     by_trial.set_ylabel("validation accuracy")
-    by_trial.legend(loc="lower right")
+    by_trial.legend(loc="best")
     for augment in (False, True):
         chosen = [row for row in done if row["augment"] == augment]
+        if not chosen:
+            continue
         by_rate.scatter(
             [row["learning_rate"] for row in chosen],
             [row["val_accuracy"] for row in chosen],
@@ -45,7 +47,7 @@ def plot_trials(rows: list[dict], path: Path, title: str) -> None:
         )
     by_rate.set_xscale("log")
     by_rate.set_xlabel("learning rate (marker size: batch size)")
-    by_rate.legend(loc="lower right")
+    by_rate.legend(loc="best")
     for ax in (by_trial, by_rate):
         ax.grid(alpha=0.3)
     fig.suptitle(title)
