@@ -97,7 +97,7 @@ def test_a_stopped_search_continues_and_trains_the_best_trial_as_a_run(photos, t
     rows = trial_table(out)
     assert [row["trial"] for row in rows] == ["0", "1", "2"]
     assert {row["status"] for row in rows} == {"COMPLETED"}
-    assert len({(row["learning_rate"], row["augment"], row["schedule"]) for row in rows}) == 3
+    assert len({row["learning_rate"] for row in rows}) == 3
     assert all(0 <= float(row["val_accuracy"]) <= 1 and float(row["seconds"]) > 0 for row in rows)
     assert (out / "search.png").stat().st_size > 10_000
 
@@ -105,7 +105,10 @@ def test_a_stopped_search_continues_and_trains_the_best_trial_as_a_run(photos, t
     run = read_run(out / "best")
     chosen = run.config["hyperparameters"]
     assert chosen["learning_rate"] == pytest.approx(float(best["learning_rate"]))
-    assert (chosen["batch_size"], chosen["epochs"], str(chosen["augment"])) == (64, 1, best["augment"])
+    assert chosen["epochs"] == 1
+    assert [str(chosen[key]) for key in ("batch_size", "augment", "schedule")] == [
+        best[key] for key in ("batch_size", "augment", "schedule")
+    ]
     search = read_json(out / "search.json")
     assert search["model"] == "signs" and search["tuner"] == "random"
     assert run.metrics["n_test"] == run.config["split"]["n_test"] == 12
