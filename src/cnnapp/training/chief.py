@@ -65,7 +65,7 @@ def serve(server: grpc.Server, oracle, report) -> None:
     protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
     server.start()
     try:
-        while not (servicer.stop_triggered and exit_chief(oracle)):
+        while not ((servicer.stop_triggered or oracle.finished()) and exit_chief(oracle)):
             time.sleep(0.5)
             for tuner_id, trial_id in oracle.drop_silent(SILENCE):
                 given_back = f"; trial {trial_id} goes to another worker" if trial_id else ""

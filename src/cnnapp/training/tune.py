@@ -136,6 +136,12 @@ class SearchRules:
         self.report(ended(self.trials[trial.trial_id], tuner_id))
 
     @keras_tuner.synchronized
+    def finished(self) -> bool:
+        """Whether every trial the search may run has been run (as when a chief continues a finished search)."""
+        done = self.max_trials is not None and len(self.trials) >= self.max_trials
+        return done and not self.ongoing_trials and not self._retry_queue
+
+    @keras_tuner.synchronized
     def drop_silent(self, seconds: float) -> list[tuple[str, str | None]]:
         """Forget the workers not heard from for seconds, putting back the trials they ran; (worker, trial) each."""
         now = time.monotonic()
