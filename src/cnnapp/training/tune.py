@@ -96,7 +96,7 @@ class SearchRules:
         self.verbose = 0  # cnnapp reports each trial in one line instead
         self.deadline = deadline
         self.report = report
-        self.heard = {}  # tuner id -> time.monotonic() of its last request
+        self.heard: dict[str, float] = {}  # tuner id -> time.monotonic() of its last request
 
     def owner(self, trial_id: str) -> str | None:
         """The tuner that runs this trial now, if any."""
