@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from cnnapp.cli.main import cli
 from cnnapp.training.rundir import read_json, read_run
 
-from clirun import cnnapp
+from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared
 
 LIMIT = 240  # seconds any process of a search may take before the test fails
@@ -197,20 +197,24 @@ def test_bad_arguments_get_one_line(photos, tmp_path, extra, words):
     assert not list(tmp_path.iterdir())
 
 
-def test_an_unknown_model_a_port_in_use_and_a_chief_that_never_comes_get_one_line(photos, tmp_path):
+def test_an_unknown_model_and_a_chief_that_never_comes_get_one_line(photos, tmp_path):
     assert_one_line(
         run_quietly("tune", "resnet", "--data", str(photos), "--out", str(tmp_path / "a")), "resnet: no such"
     )
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        address = f"127.0.0.1:{taken.getsockname()[1]}"
-        result = run_quietly(*search_args(photos, tmp_path / "b"), "--chief", address)
-    assert_one_line(result, f"--chief {address}: cannot listen there")
     address = f"127.0.0.1:{free_port()}"
     start = time.monotonic()
     result = run_quietly(*search_args(photos, tmp_path / "c"), "--worker", address, "--id", "w1", "--wait", "2")
     assert_one_line(result, f"--worker {address}: no chief answered within 2 s")
     assert f"waiting up to 2 s for the chief at {address}" in result.stdout
     assert 2 <= time.monotonic() - start < 30
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_port_in_use_gets_one_line(photos, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        result = cnnapp(*search_args(photos, tmp_path / "out"), "--chief", address, timeout=LIMIT)
+    assert_one_line_error(result, f"--chief {address}: cannot listen there", "port is in use")
     assert not list(tmp_path.iterdir())

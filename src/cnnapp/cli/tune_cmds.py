@@ -1,5 +1,6 @@
 """`cnnapp tune`: a hyperparameter search, on this machine or spread over a chief and workers."""
 
+import os
 from pathlib import Path
 
 import click
@@ -94,6 +95,7 @@ def tune(
     if trials < 1:
         raise CnnappError(f"--trials {trials}: a search needs at least one trial")
     keras_quietly()
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC's own log lines would break the one-line errors
     address = checked_roles(chief, worker, worker_id)
     name = f"tune-{model}-{Path(data_name).name}" + (f"-{worker_id}" if worker else "")
     out = out or Path("runs") / name
