@@ -345,6 +345,8 @@ def search(
         write_trials(rows, folder / "trials.csv")
         plot_trials(rows, folder / "search.png", f"{model_name} on {dataset.name}: {kind} search")
         done = [row for row in rows if row["status"] == TrialStatus.COMPLETED]
+        if minutes is not None and len(done) < trials:
+            report(f"{len(done)} of {trials} trials finished within --max-minutes {minutes:g}")
         if not done:
             raise CnnappError(f"{out}: no trial finished; see {folder / 'trials.csv'}")
         best = max(done, key=lambda row: row["val_accuracy"])
