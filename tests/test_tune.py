@@ -141,10 +141,13 @@ def test_two_workers_wait_for_their_chief_which_runs_every_trial_once(photos, tm
 def test_a_worker_killed_mid_trial_leaves_its_trial_to_the_other(photos, tmp_path, processes):
     address = f"127.0.0.1:{free_port()}"
     out, workers = tmp_path / "search", [tmp_path / "w1", tmp_path / "w2"]
-    chief = processes(*search_args(photos, out, 8), "--trials", "2", "--chief", address, log=tmp_path / "chief.log")
+    epochs = 20  # enough for the kill to land after the first epoch and before the last, on a fast machine too
+    chief = processes(
+        *search_args(photos, out, epochs), "--trials", "2", "--chief", address, log=tmp_path / "chief.log"
+    )
     started = {
         folder.name: processes(
-            *search_args(photos, folder, 8),
+            *search_args(photos, folder, epochs),
             "--worker",
             address,
             "--id",
@@ -159,7 +162,7 @@ def test_a_worker_killed_mid_trial_leaves_its_trial_to_the_other(photos, tmp_pat
         assert time.monotonic() < deadline and chief.poll() is None
         for name in started:
             for history in (tmp_path / f".{name}.partial" / "trials").glob("*/history.csv"):
-                if len(history.read_text().splitlines()) >= 2:  # at least one epoch done, eight to do
+                if len(history.read_text().splitlines()) >= 2:  # at least one epoch done, most to do
                     victim, trial = name, history.parent.name
         time.sleep(0.05)
     started[victim].send_signal(signal.SIGKILL)
