@@ -10,6 +10,7 @@ from cnnapp.cli.predict_cmds import export, predict
 from cnnapp.cli.protocol_cmds import cv, seeds
 from cnnapp.cli.report_cmds import report, runs, show
 from cnnapp.cli.serve_cmds import serve
+from cnnapp.cli.tune_cmds import tune
 
 
 @click.group(cls=App, context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,7 +29,7 @@ def cli() -> None:
     """
 
 
-for command in (data, summary_cmd, train, evaluate, demo, cv, seeds, export, predict, serve, show, report, runs):
+for command in (data, summary_cmd, train, evaluate, demo, cv, seeds, tune, export, predict, serve, show, report, runs):
     cli.add_command(command)
 
 

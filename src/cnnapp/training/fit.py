@@ -72,6 +72,13 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def use_threads(threads: int) -> None:
+    """Run TensorFlow's operations on this many threads, one operation at a time, so that several processes
+    on one machine share its cores instead of fighting over them; before TensorFlow runs anything."""
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
 class EpochSeconds(keras.callbacks.Callback):
     """Adds each epoch's wall seconds (training and validation, no start-up) to its logs as epoch_seconds."""
 
@@ -287,6 +294,17 @@ def finished_epochs(folder: Path) -> float | None:
     except (OSError, ValueError):
         return None
     return min(read_history(history)["val_loss"])
+
+
+def validated(
+    model_name: str, dataset: Dataset, split: Split, settings: Settings, folder: Path, verbose: int
+) -> dict[str, list[float]]:
+    """Train a fresh model into folder as train_run does (continuing a stopped training there) and test nothing:
+    the history of every epoch, training and validation."""
+    seed_everything(settings.seed)
+    model = build_model(model_name, dataset.class_names, settings.augment)
+    fit(model, recipe(model_name).binary, dataset, split, settings, folder, verbose, finished_epochs(folder))
+    return read_history(folder / "history.csv")
 
 
 def trained(
