@@ -168,13 +168,13 @@ def train(
     seed: int,
     **options,
 ) -> None:
-    r"""Train MODEL (happy, signs, smile-net, sign-net) on a dataset and write a run folder.
+    """Train MODEL (happy, signs, smile-net, sign-net) on a dataset and write a run folder.
 
     \b
     Example:
       cnnapp train signs --data sign-digits --classes 0-5 --epochs 20 --out runs/signs-20
       cnnapp train smile-net --data smiles --out runs/smiles
-      cnnapp train sign-net --data sign-digits --classes 0-5 --groups 'IMG_(\d+)\d'
+      cnnapp train sign-net --data sign-digits --classes 0-5 --groups 'IMG_(\\d+)\\d'
       cnnapp train sign-net --data sign-digits --out runs/digits --resume   # after a stop
     """
     if resume and out is None:
