@@ -31,6 +31,11 @@ def training(out: Path, *extra: str, epochs: int = EPOCHS) -> list[str]:
     ]  # fmt: skip
 
 
+def at_a_terminal() -> None:
+    """Ctrl-C as at a terminal: a run started in the background of a script inherits SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
     with log.open("w") as f:
         return subprocess.Popen(
@@ -39,6 +44,7 @@ def start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
             stdout=f,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=at_a_terminal,
         )
 
 
