@@ -5,13 +5,15 @@ import os
 import subprocess
 import sys
 
+import hypothesis
 import numpy as np
 import pytest
+from hypothesis import strategies
 
 from cnnapp.data.datasets import load_course, load_dataset, select_classes
 from cnnapp.data.splits import split_dataset
 from cnnapp.training.evaluate import probabilities, result_of
-from cnnapp.training.fit import Settings, default_settings, train_run
+from cnnapp.training.fit import Settings, class_weights, default_settings, train_run
 from cnnapp.training.reuse import evaluate_run, load_model
 from cnnapp.training.rundir import read_run
 
@@ -151,6 +153,7 @@ def test_train_and_evaluate_through_the_command(tmp_path):
         "3",
         "--seed",
         "2",
+        "--balance",
         "--out",
         str(out),
         env=env,
@@ -158,6 +161,7 @@ def test_train_and_evaluate_through_the_command(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout and str(out) in result.stdout
+    assert json.loads((out / "config.json").read_text())["hyperparameters"]["balance"] is True
     assert {p.name for p in out.iterdir()} == RUN_FILES
     assert [p.name for p in out.parent.iterdir()] == ["signs"]
     result = cnnapp("evaluate", str(out), "--data", "sign-digits", "--json", env=env)
@@ -166,3 +170,13 @@ def test_train_and_evaluate_through_the_command(tmp_path):
     stored = json.loads((out / "metrics.json").read_text())
     assert evaluation["accuracy"] == stored["test_accuracy"] and evaluation["n"] == stored["n_test"]
     assert set(evaluation["per_class_accuracy"]) == {"0", "1", "2"}
+
+
+@hypothesis.given(strategies.lists(strategies.integers(0, 5), min_size=1, max_size=200))
+def test_balanced_classes_weigh_the_same_and_a_photo_weighs_one_on_average(labels):
+    labels = np.array(labels)
+    weights = class_weights(labels, 6)
+    totals = {c: weights[c] * np.sum(labels == c) for c in weights}
+    assert set(weights) == set(labels.tolist())
+    assert np.allclose(list(totals.values()), len(labels) / len(weights))
+    assert np.isclose(np.mean([weights[c] for c in labels]), 1)

@@ -57,3 +57,13 @@ def test_every_variant_keeps_the_size_and_only_as_taken_keeps_the_photo(hands):
         assert np.array_equal(out, hands) == (variant is VARIANTS[0]), variant.name
     angles = {v.turn for v in VARIANTS}
     assert {-90, -45, 45, 90} <= angles and any(v.mirror for v in VARIANTS)
+
+
+def test_fewer_pixels_keep_the_coarse_picture_and_lose_the_detail(hands):
+    for photo in hands:
+        assert np.array_equal(changed(photo, Variant("all of them", pixels=64)), photo)
+        coarse = changed(photo, Variant("16 pixels", pixels=16)).astype(int)
+        blocks = photo.reshape(16, 4, 16, 4, 3).mean(axis=(1, 3))
+        assert np.abs(coarse.reshape(16, 4, 16, 4, 3).mean(axis=(1, 3)) - blocks).mean() < 4
+        detail = np.abs(np.diff(photo.astype(int), axis=1)).mean()
+        assert np.abs(np.diff(coarse, axis=1)).mean() < 0.75 * detail

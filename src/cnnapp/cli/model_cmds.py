@@ -87,6 +87,13 @@ TRAINING_OPTIONS = [
         "in training and later. Default: the model's protocol.",
     ),
     click.option(
+        "--balance/--no-balance",
+        default=None,
+        help="Weigh the classes' training photos so that each class counts the same, however many photos it has "
+        "(a model that should not lean towards the commoner class of its training data). Default: the model's "
+        "protocol.",
+    ),
+    click.option(
         "--init-from",
         type=click.Path(path_type=Path),
         help="A run of the same model to start from: every layer whose shape matches, the classifier only if "
@@ -151,6 +158,7 @@ def settings_for(model: str, seed: int, options: dict):
         augment=options["augment"],
         crop=options["crop"],
         colour=options["colour"],
+        balance=options["balance"],
         init_from=str(init_from) if init_from else None,
     )
 

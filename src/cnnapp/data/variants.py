@@ -16,13 +16,14 @@ SIDE = 64
 
 @dataclass(frozen=True)
 class Variant:
-    """One change of a photo, applied in this order: mirror left-right, turn, rescale, shift."""
+    """One change of a photo, applied in this order: mirror left-right, turn, rescale, shift, lower resolution."""
 
     name: str
     mirror: bool = False
     turn: float = 0.0  # degrees, anticlockwise
     scale: float = 1.0  # above 1 the subject looks nearer (larger), below 1 further
     shift: tuple[float, float] = (0.0, 0.0)  # the subject moves right and down by these shares of the side
+    pixels: int | None = None  # the photo as if taken with only this many pixels a side, enlarged back
 
 
 VARIANTS = (
@@ -39,6 +40,8 @@ VARIANTS = (
     Variant("shifted right and down", shift=(0.15, 0.15)),
     Variant("shifted left and up", shift=(-0.15, -0.15)),
     Variant("mirrored, turned +30, further, shifted", mirror=True, turn=30, scale=0.8, shift=(0.1, -0.1)),
+    Variant("32 pixels a side", pixels=32),
+    Variant("16 pixels a side", pixels=16),
 )
 """The changes the robustness evaluation scores a run on, the photo as taken first."""
 
@@ -55,7 +58,11 @@ def changed(photo: np.ndarray, variant: Variant) -> np.ndarray:
     left = 1.5 * side - seen / 2 - variant.shift[0] * side
     top = 1.5 * side - seen / 2 - variant.shift[1] * side
     box = (left, top, left + seen, top + seen)
-    return np.asarray(wide.transform((side, side), Image.Transform.EXTENT, box, Image.Resampling.BILINEAR))
+    seen_photo = wide.transform((side, side), Image.Transform.EXTENT, box, Image.Resampling.BILINEAR)
+    if variant.pixels:
+        small = seen_photo.resize((variant.pixels, variant.pixels), Image.Resampling.BOX)
+        seen_photo = small.resize((side, side), Image.Resampling.BILINEAR)
+    return np.asarray(seen_photo)
 
 
 def changed_all(photos: np.ndarray, variant: Variant) -> np.ndarray:

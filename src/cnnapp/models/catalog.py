@@ -42,6 +42,7 @@ class Recipe:
     schedule: str = "constant"  # or "cosine": the learning rate decays to zero over the epochs
     crop: str = "none"  # or "face": what of a photo the model sees (see data/faces.py)
     colour: str = "colour"  # or "grey": the photo's colours or only its grey levels
+    balance: bool = False  # every class weighs the same in the loss, however many photos it has
     expected_rows: list | None = None  # the course's architecture check, for the course models
 
 

@@ -48,6 +48,7 @@ class Settings:
     init_from: str | None = None  # a run folder whose weights the model starts from
     crop: str = "none"  # or "face": the model sees the face found in each photo (see data/faces.py)
     colour: str = "colour"  # or "grey": the model sees only the grey levels
+    balance: bool = False  # weigh each class's training photos so that every class counts as much in the loss
 
 
 def default_settings(model: str, seed: int = 1, **overrides) -> Settings:
@@ -61,6 +62,7 @@ def default_settings(model: str, seed: int = 1, **overrides) -> Settings:
         "schedule": chosen.schedule,
         "crop": chosen.crop,
         "colour": chosen.colour,
+        "balance": chosen.balance,
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(seed=seed, **values)
@@ -87,6 +89,14 @@ class EpochSeconds(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs["epoch_seconds"] = time.perf_counter() - self.start
+
+
+def class_weights(labels: np.ndarray, classes: int) -> dict[int, float]:
+    """A weight for each class's photos that gives every class present the same total weight, the mean weight of a
+    photo being 1."""
+    counts = np.bincount(labels, minlength=classes)
+    present = np.count_nonzero(counts)
+    return {c: len(labels) / (present * n) for c, n in enumerate(counts) if n}
 
 
 def fit(
@@ -130,6 +140,7 @@ def fit(
         batch_size=settings.batch_size,
         epochs=settings.epochs,
         callbacks=callbacks,
+        class_weight=class_weights(dataset.y[split.train], classes) if settings.balance else None,
         verbose=verbose,
     )
     model.save(folder / "last.keras")
