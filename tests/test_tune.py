@@ -225,9 +225,13 @@ def test_a_port_in_use_gets_one_line(photos, tmp_path):
 
 def test_max_minutes_stops_starting_trials_and_trains_the_best_of_those_finished(photos, tmp_path):
     out = tmp_path / "search"
-    result = run_quietly(*search_args(photos, out), "--trials", "50", "--max-minutes", "0.05")
+    args = ("--trials", "50", "--max-minutes", "0.05", "--colour", "grey", "--balance")
+    result = run_quietly(*search_args(photos, out), *args)
     assert result.exit_code == 0, result.output
     rows = trial_table(out)
     assert 1 <= len(rows) < 50 and {row["status"] for row in rows} == {"COMPLETED"}
     assert f"{len(rows)} of 50 trials finished within --max-minutes 0.05" in result.stdout
-    assert read_run(out / "best").metrics["n_test"] == 12
+    assert {(row["crop"], row["colour"], row["balance"]) for row in rows} == {("none", "grey", "True")}
+    best = read_run(out / "best")
+    assert best.metrics["n_test"] == 12
+    assert [best.config["hyperparameters"][key] for key in ("crop", "colour", "balance")] == ["none", "grey", True]

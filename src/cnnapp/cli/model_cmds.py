@@ -62,18 +62,7 @@ def default_out(model: str, data: str) -> Path:
     return Path("runs") / f"{model}-{Path(data).name}-{stamp}"
 
 
-TRAINING_OPTIONS = [
-    click.argument("model"),
-    click.option("--data", "data_name", required=True, help="A dataset name (see `cnnapp data list`) or a path."),
-    click.option("--classes", help="Classes to keep, e.g. 0-5 or 'not smiling,smiling'."),
-    click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's protocol."),
-    click.option("--batch-size", type=click.IntRange(min=1), help="Default: the model's protocol."),
-    click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Default: the model's."),
-    click.option(
-        "--augment/--no-augment",
-        default=None,
-        help="Random shifts, turns, zooms, flips and light changes in training. Default: the model's protocol.",
-    ),
+RECIPE_OPTIONS = [
     click.option(
         "--crop",
         type=click.Choice(["none", "face"]),
@@ -93,6 +82,22 @@ TRAINING_OPTIONS = [
         "(a model that should not lean towards the commoner class of its training data). Default: the model's "
         "protocol.",
     ),
+]
+"""What the model sees of a photo and how its classes weigh: part of a run's recipe, used in every later use."""
+
+TRAINING_OPTIONS = [
+    click.argument("model"),
+    click.option("--data", "data_name", required=True, help="A dataset name (see `cnnapp data list`) or a path."),
+    click.option("--classes", help="Classes to keep, e.g. 0-5 or 'not smiling,smiling'."),
+    click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's protocol."),
+    click.option("--batch-size", type=click.IntRange(min=1), help="Default: the model's protocol."),
+    click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Default: the model's."),
+    click.option(
+        "--augment/--no-augment",
+        default=None,
+        help="Random shifts, turns, zooms, flips and light changes in training. Default: the model's protocol.",
+    ),
+    *RECIPE_OPTIONS,
     click.option(
         "--init-from",
         type=click.Path(path_type=Path),
@@ -115,11 +120,19 @@ TRAINING_OPTIONS = [
 ]
 
 
-def training_options(command):
-    """The options every training command takes: model, data, classes, hyperparameters, start, groups, output."""
-    for option in reversed(TRAINING_OPTIONS):
-        command = option(command)
-    return command
+def with_options(options: list):
+    """A decorator giving a command these click arguments and options, in this order."""
+
+    def add(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return add
+
+
+training_options = with_options(TRAINING_OPTIONS)
+"""The options every training command takes: model, data, classes, hyperparameters, start, groups, output."""
 
 
 def prepared(

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from cnnapp.cli.app import keras_quietly
-from cnnapp.cli.model_cmds import prepared
+from cnnapp.cli.model_cmds import RECIPE_OPTIONS, prepared, with_options
 from cnnapp.errors import CnnappError
 
 FIXED = "Fix it instead of searching it."
@@ -43,6 +43,7 @@ def checked_roles(chief: str | None, worker: str | None, worker_id: str | None):
 @click.option("--batch-size", type=click.IntRange(min=1), help=FIXED)
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help=FIXED)
 @click.option("--augment/--no-augment", default=None, help=FIXED)
+@with_options(RECIPE_OPTIONS)
 @click.option("--seed", type=int, default=1, show_default=True, help="Seeds the split, the search and every trial.")
 @click.option("--out", type=click.Path(path_type=Path), help="Default: runs/tune-MODEL-DATA (-ID for a worker).")
 @click.option("--chief", metavar="HOST:PORT", help="Serve the trials to workers from this address.")
@@ -79,7 +80,7 @@ def tune(
 ) -> None:
     """Search MODEL's settings (learning rate, batch size, epochs, augmentation, schedule) on the training and
     validation parts of the split, then train the best into DIR/best; the same command again continues a
-    search that was stopped.
+    search that was stopped. --crop, --colour and --balance are not searched: every trial and DIR/best use them.
 
     Writes DIR/trials.csv (every trial's settings, validation figures and seconds), DIR/search.png and
     DIR/best, a run folder like `cnnapp train` writes, tested on the test part.

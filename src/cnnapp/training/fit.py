@@ -312,6 +312,7 @@ def validated(
 ) -> dict[str, list[float]]:
     """Train a fresh model into folder as train_run does (continuing a stopped training there) and test nothing:
     the history of every epoch, training and validation."""
+    dataset = seen_dataset(dataset, settings.crop, settings.colour)
     seed_everything(settings.seed)
     model = build_model(model_name, dataset.class_names, settings.augment)
     fit(model, recipe(model_name).binary, dataset, split, settings, folder, verbose, finished_epochs(folder))

@@ -34,6 +34,8 @@ from cnnapp.training.trials import plot_trials, write_trials
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 SETTINGS = ("learning_rate", "batch_size", "epochs", "augment", "schedule")
 """The settings a search chooses, as named in Settings and in the trials' hyperparameters."""
+KEPT = ("crop", "colour", "balance")
+"""The settings every trial of a search shares: the model's recipe's, or the ones given."""
 MEASURES = ("val_accuracy", "val_loss", "kept_epoch", "seconds")
 """What a trial reports: its kept epoch's validation figures, that epoch, and the trial's seconds."""
 ASK_AGAIN = 1.0
@@ -53,6 +55,8 @@ def search_space(
     hp.Fixed("data", f"{dataset.fingerprint}: {', '.join(dataset.class_names)}")
     hp.Fixed("split", split.described)
     hp.Fixed("seed", seed)
+    for name in KEPT:
+        hp.Fixed(name, getattr(recipe(model_name), name) if fixed.get(name) is None else fixed[name])
     choices = {"batch_size": space.batch_size, "augment": space.augment, "schedule": space.schedule}
     if not hyperband:
         choices["epochs"] = space.epochs
@@ -75,6 +79,9 @@ def settings_of(values: dict) -> Settings:
         seed=int(values["seed"]),
         augment=bool(values["augment"]),
         schedule=str(values["schedule"]),
+        crop=str(values["crop"]),
+        colour=str(values["colour"]),
+        balance=bool(values["balance"]),
     )
 
 
@@ -276,7 +283,7 @@ def trial_rows(trials) -> list[dict]:
         settings = settings_of(trial.hyperparameters.values)
         measures = {name: trial.metrics.get_last_value(name) for name in MEASURES if trial.metrics.exists(name)}
         rows.append(
-            {"trial": trial.trial_id, "status": trial.status, **{k: getattr(settings, k) for k in SETTINGS}}
+            {"trial": trial.trial_id, "status": trial.status, **{k: getattr(settings, k) for k in SETTINGS + KEPT}}
             | {name: measures.get(name) for name in MEASURES}
         )
     return rows
@@ -384,11 +391,12 @@ def work(
         tuner = Trials(oracle, folder, model_name, dataset, split, report, heartbeat=HEARTBEAT, overwrite=True)
         try:
             theirs = tuner.oracle.get_space().values
-            for key in ("model", "data", "split", "seed"):
+            for key in ("model", "data", "split", "seed", *KEPT):
                 if theirs.get(key) != space.values[key]:
                     raise CnnappError(
                         f"--worker {chief}: the chief searches with {key} {theirs.get(key)}, this worker has "
-                        f"{space.values[key]}; give both the same model, data, classes, groups and seed"
+                        f"{space.values[key]}; give both the same model, data, classes, groups, seed, crop, colour "
+                        "and balance"
                     )
             report(f"worker {tuner_id}: connected to the chief at {chief}")
             tuner.search()
