@@ -143,6 +143,13 @@ def test_a_run_from_before_the_face_step_predicts_the_whole_photo_as_before(face
     assert answer.probability == pytest.approx(float(expected.max()), abs=1e-5)
 
 
+@pytest.mark.parametrize("colour", ["colour", "grey", "equalised"])
+def test_no_photos_are_seen_as_no_photos(colour):
+    none = np.empty((0, 64, 64, 3), dtype=np.uint8)
+    seen = as_seen(none, colour)
+    assert seen.shape == none.shape and seen.dtype == np.uint8
+
+
 def test_grey_photos_have_three_equal_channels_and_equalised_ones_reach_black_and_white(happy_house):
     dark = (np.stack([np.asarray(photo) for photo in happy_house]) // 3).astype(np.uint8)
     for colour in ("grey", "equalised"):

@@ -169,9 +169,11 @@ def grey(images: np.ndarray) -> np.ndarray:
 
 def equalised(images: np.ndarray) -> np.ndarray:
     """uint8 RGB images (n, h, w, 3) as their grey levels spread evenly over 0-255, each image on its own."""
+    if not len(images):
+        return images
     levels = grey(images)[..., 0]
     spread = np.stack([np.asarray(ImageOps.equalize(Image.fromarray(image))) for image in levels])
-    return np.repeat(spread[..., None], 3, axis=-1) if len(images) else images
+    return np.repeat(spread[..., None], 3, axis=-1)
 
 
 def as_seen(images: np.ndarray, colour: str) -> np.ndarray:
