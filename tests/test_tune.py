@@ -10,11 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import keras_tuner
 import pytest
 from click.testing import CliRunner
 
 from cnnapp.cli.main import cli
 from cnnapp.training.rundir import read_json, read_run
+from cnnapp.training.tune import Trials, make_oracle
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared
@@ -112,6 +114,25 @@ def test_a_stopped_search_continues_and_trains_the_best_trial_as_a_run(photos, t
     search = read_json(out / "search.json")
     assert search["model"] == "signs" and search["tuner"] == "random"
     assert run.metrics["n_test"] == run.config["split"]["n_test"] == 12
+
+
+def test_the_search_files_are_replaced_whole_never_rewritten_in_place(tmp_path):
+    space = keras_tuner.HyperParameters()
+    space.Float("learning_rate", 1e-4, 1e-2, sampling="log")
+    oracle = make_oracle("random", space, trials=3, seed=1, deadline=None, report=print)
+    tuner = Trials(oracle, tmp_path, "signs", None, None, report=print)
+    project = tmp_path / "keras-tuner"
+    tuner.save()
+    oracle.create_trial("tuner0")
+    files = [project / "oracle.json", project / "tuner0.json", project / "trial_0" / "trial.json"]
+    before = {path: path.stat().st_ino for path in files}
+    tuner.save()
+    oracle.update_trial("0", {"val_accuracy": 0.5})
+    # A file written in place keeps its inode, and a process killed while writing it leaves it empty.
+    assert all(path.stat().st_ino != before[path] for path in files)
+    assert not list(project.rglob(".*"))  # no temporary file left behind
+    again = Trials(make_oracle("random", space, 3, 1, None, print), tmp_path, "signs", None, None, print)
+    assert again.oracle.trials["0"].metrics.get_last_value("val_accuracy") == 0.5
 
 
 def test_two_workers_wait_for_their_chief_which_runs_every_trial_once(photos, tmp_path, processes):

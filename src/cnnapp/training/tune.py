@@ -96,7 +96,8 @@ def described(settings: Settings) -> str:
 class SearchRules:
     """What cnnapp adds to a KerasTuner oracle: a deadline; a worker that asks while the last trials run elsewhere
     is told to wait (one may fail, or its worker die, and come back); the trial of a worker that falls silent goes
-    to another, and what that worker says afterwards is ignored; one line for each trial that ends."""
+    to another, and what that worker says afterwards is ignored; one line for each trial that ends; its files
+    written whole, so that a search killed at any moment continues."""
 
     def __init__(self, *args, deadline: float | None, report: Report, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -104,6 +105,12 @@ class SearchRules:
         self.deadline = deadline
         self.report = report
         self.heard: dict[str, float] = {}  # tuner id -> time.monotonic() of its last request
+
+    def save(self) -> None:
+        write_json(Path(self._get_oracle_fname()), self.get_state())
+
+    def _save_trial(self, trial: Trial) -> None:
+        write_json(Path(self._get_trial_dir(trial.trial_id)) / "trial.json", trial.get_state())
 
     def owner(self, trial_id: str) -> str | None:
         """The tuner that runs this trial now, if any."""
@@ -203,7 +210,8 @@ def ended(trial: Trial, tuner_id: str) -> str:
 
 
 class Trials(BaseTuner):
-    """Runs the trials its oracle hands out, each in folder/trials/<id>, keeping only its history.csv."""
+    """Runs the trials its oracle hands out, each in folder/trials/<id>, keeping only its history.csv; its own
+    file and its oracle's written whole."""
 
     def __init__(
         self,
@@ -222,6 +230,11 @@ class Trials(BaseTuner):
         self.report, self.heartbeat = report, heartbeat
         self.asked = False
         self.ran: list[str] = []
+
+    def save(self) -> None:
+        if not self._is_worker():
+            self.oracle.save()
+        write_json(Path(self._get_tuner_fname()), self.get_state())
 
     def pre_create_trial(self) -> None:
         if self.asked:  # told to wait for the last trials
