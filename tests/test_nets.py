@@ -12,7 +12,7 @@ import pytest
 from cnnapp.data.datasets import load_dataset, select_classes
 from cnnapp.data.images import scale
 from cnnapp.data.splits import split_dataset
-from cnnapp.models.augment import AUGMENTATION, without_augmentation
+from cnnapp.models.augment import AUGMENTATION, augmentation, without_augmentation
 from cnnapp.models.catalog import RECIPES, build_model
 from cnnapp.models.course import happy_model
 from cnnapp.models.fused import BatchNormalization
@@ -95,6 +95,24 @@ def test_augmentation_changes_photos_in_training_only(signs_six):
     bare = without_augmentation(model)
     assert AUGMENTATION not in [layer.name for layer in bare.layers]
     assert np.array_equal(predicted, bare.predict(x, verbose=0))
+
+
+def sharpness(photos) -> float:
+    """The mean size of each grey pixel's difference from its four neighbours."""
+    grey = np.asarray(photos).mean(axis=-1)
+    centre = grey[:, 1:-1, 1:-1]
+    around = grey[:, :-2, 1:-1] + grey[:, 2:, 1:-1] + grey[:, 1:-1, :-2] + grey[:, 1:-1, 2:]
+    return float(np.abs(4 * centre - around).mean())
+
+
+def test_face_augmentation_softens_faces_as_a_small_face_enlarged_would_be(monkeypatch):
+    monkeypatch.setenv("CNNAPP_DATA", str(need_shared("smiles")))
+    faces = scale(every_nth(load_dataset("smiles"), 800).x)
+    keras.utils.set_random_seed(1)
+    layer = augmentation("faces")
+    softened = np.mean([sharpness(layer(faces, training=True)) for _ in range(8)])
+    assert softened < 0.75 * sharpness(faces)  # flips, shifts, zoom and contrast alone keep about 0.8 of it
+    assert sharpness(layer(faces, training=False)) == sharpness(faces)
 
 
 @pytest.fixture(scope="module")
