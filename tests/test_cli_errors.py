@@ -96,6 +96,13 @@ def test_unknown_class_choice(tmp_path):
     assert_one_line_error(result, str(data), "no class z")
 
 
+def test_an_unknown_class_of_a_course_file_names_the_file(tmp_path):
+    path = write_course_file(tmp_path / "test_happy.h5", "test", *random_course_arrays(np.random.default_rng(0), 4, 2))
+    result = cnnapp("show", str(path), "--class", "7", "--out", str(tmp_path / "grid.png"))
+    assert_one_line_error(result, str(path), "no class 7")
+    assert not (tmp_path / "grid.png").exists()
+
+
 def test_training_on_a_test_file_only_is_refused(tmp_path):
     root = tmp_path / "course"
     root.mkdir()

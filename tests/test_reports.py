@@ -191,9 +191,9 @@ def test_show_one_class_and_every_class(runs, env, tmp_path):
 
 def test_show_refuses_what_is_not_there(env, tmp_path):
     for args, words in (
-        (["--index", "5000"], ["sign-language-digits", "no image 5000", "0 to 2061"]),
+        (["--index", "5000"], ["sign-digits: no image 5000", "0 to 2061"]),
         (["--index", "-1"], ["no image -1"]),
-        (["--class", "seven"], ["no class seven", "0, 1, 2"]),
+        (["--class", "seven"], ["sign-digits: no class seven", "0, 1, 2"]),
         (["--index", "3", "--class", "3"], ["--index"]),
     ):
         assert_one_line_error(cnnapp("show", "sign-digits", *args, cwd=tmp_path, env=env), *words)

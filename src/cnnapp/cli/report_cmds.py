@@ -43,7 +43,7 @@ def show(
     Example:
       cnnapp show sign-digits --index 124
       cnnapp show smiles --class smiling --count 30 --out smiling.png
-      cnnapp show test_happy.h5 --crop face --colour grey
+      cnnapp show happy-house --crop face --colour grey
     """
     if index is not None and (class_name is not None or count is not None):
         raise CnnappError("--index shows one image; it does not go with --class or --count")

@@ -172,16 +172,18 @@ def load_dataset(name: str) -> Dataset:
     return load_image_folder(path, name, labels_for("folder", str(path.resolve())))
 
 
+def class_number(dataset: Dataset, class_name: str) -> int:
+    """The number of the dataset's class of that name."""
+    if class_name not in dataset.class_names:
+        raise CnnappError(f"{dataset.name}: no class {class_name}; its classes are {', '.join(dataset.class_names)}")
+    return dataset.class_names.index(class_name)
+
+
 def select_classes(dataset: Dataset, wanted: list[str]) -> Dataset:
     """The dataset restricted to the wanted classes, renumbered in their order in wanted."""
-    unknown = [c for c in wanted if c not in dataset.class_names]
-    if unknown:
-        raise CnnappError(
-            f"{dataset.source}: no class {', '.join(unknown)}; its classes are {', '.join(dataset.class_names)}"
-        )
+    old = [class_number(dataset, c) for c in wanted]
     if len(wanted) < 2:
-        raise CnnappError(f"{dataset.source}: choose at least two classes, got {', '.join(wanted) or 'none'}")
-    old = [dataset.class_names.index(c) for c in wanted]
+        raise CnnappError(f"{dataset.name}: choose at least two classes, got {', '.join(wanted) or 'none'}")
     keep = np.flatnonzero(np.isin(dataset.y, old))
     remap = np.full(len(dataset.class_names), -1, dtype=np.int64)
     remap[old] = np.arange(len(old))

@@ -3,7 +3,7 @@
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnnapp.data.datasets import Dataset
+from cnnapp.data.datasets import Dataset, class_number
 from cnnapp.errors import CnnappError
 from cnnapp.reports.figures import Tile, in_rows, single_image, tile_grid
 
@@ -34,7 +34,7 @@ def caption(dataset: Dataset, index: int) -> str:
 def one_image(dataset: Dataset, index: int) -> Figure:
     """Image number index of the dataset, large, with its label."""
     if not 0 <= index < len(dataset.y):
-        raise CnnappError(f"{dataset.source}: no image {index}; its images are numbered 0 to {len(dataset.y) - 1}")
+        raise CnnappError(f"{dataset.name}: no image {index}; its images are numbered 0 to {len(dataset.y) - 1}")
     label = dataset.class_names[dataset.y[index]]
     return single_image(
         dataset.x[index], f"{dataset.name} {caption(dataset, index)}: {label}", where_from(dataset, index)
@@ -43,9 +43,7 @@ def one_image(dataset: Dataset, index: int) -> Figure:
 
 def one_class(dataset: Dataset, class_name: str, count: int) -> Figure:
     """A sample of count images of one class, each titled with its index."""
-    if class_name not in dataset.class_names:
-        raise CnnappError(f"{dataset.source}: no class {class_name}; its classes are {', '.join(dataset.class_names)}")
-    members = np.flatnonzero(dataset.y == dataset.class_names.index(class_name))
+    members = np.flatnonzero(dataset.y == class_number(dataset, class_name))
     chosen = sample(members, count)
     tiles = [Tile(dataset.x[i], caption(dataset, i)) for i in chosen]
     heading = f"{dataset.name}, class {class_name}: {len(chosen)} of its {len(members)} images"
