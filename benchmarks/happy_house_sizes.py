@@ -2,10 +2,11 @@
 
 The photos are read with cnnapp's course-file reader (test_happy.h5). The 64x64 photos are scored as `cnnapp
 evaluate RUN --data test_happy.h5` scores them; the scaled ones (256x256, in the middle of a black 512x512 frame)
-as `cnnapp predict` and `cnnapp.load(RUN).predict` answer a photo file. Prints the accuracy of both, how many
-answers agree, and in how many photos a face was found, for a run that crops to the face. For a diagnosis, not a
-recipe, it also prints on the 64x64 photos: how well the run ranks them (ROC AUC of the last class's probability),
-the mean of that probability, and the accuracy at the best cut of it, a cut chosen on these test photos themselves.
+as `cnnapp predict` and `cnnapp.load(RUN).predict` answer a photo file. Prints the accuracy of both (and of each
+class at 64x64), how many answers agree, and in how many photos a face was found, for a run that crops to the face.
+For a diagnosis, not a recipe, it also prints on the 64x64 photos: how well the run ranks them (ROC AUC of the last
+class's probability), the mean of that probability, and the accuracy at the best cut of it, a cut chosen on these test
+photos themselves.
 
   CNNAPP_DATA=../shared/datasets python benchmarks/happy_house_sizes.py runs/smile-net-faces
 """
@@ -57,6 +58,7 @@ def main() -> None:
                 "run": run,
                 "photos": len(happy.y),
                 "accuracy_64x64": round(as_they_are.accuracy, 4),
+                "per_class_accuracy_64x64": {name: round(a, 4) for name, a in as_they_are.per_class_accuracy.items()},
                 "accuracy_scaled_4x_padded": round(float((scaled == happy.y).mean()), 4),
                 "same_answers": same,
                 "faces_found_64x64": None if small[0].face is None else sum(a.face for a in small),
