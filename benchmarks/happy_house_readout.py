@@ -68,20 +68,21 @@ def main() -> None:
     path = parser.parse_args().run
     run = read_run(path)
     model = load_model(run)
-    features_of = keras.Model(model.inputs, model.layers[-1].input)
+    both = keras.Model(model.inputs, [model.layers[-1].input, model.outputs[0]])
 
     def features_and_scores(seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        features = features_of.predict(scale(seen), batch_size=256, verbose=0).reshape(len(seen), -1)
-        return features, model.predict(scale(seen), batch_size=256, verbose=0)[:, -1]
+        features, scores = both.predict(scale(seen), batch_size=256, verbose=0)
+        return features.reshape(len(seen), -1), scores[:, -1]
 
     _, happy_seen, happy_y, _ = images_to_evaluate(run, load_dataset(str(data_dir() / "test_happy.h5")))
     happy_features, happy_scores = features_and_scores(happy_seen)
     smiles = matched(run, load_dataset(run.config["data"]["source"]))
-    split = split_dataset(smiles, run.config["split"]["seed"], groups=run.config["split"]["groups"])
+    recorded = run.config["split"]
+    split = split_dataset(smiles, recorded["seed"], tuple(recorded["fractions"]), recorded["groups"])
     seen = seen_dataset(smiles, *view_of(run.config)).x
     _, validation_scores = features_and_scores(seen[split.val])
     cut = balanced_cut(validation_scores, smiles.y[split.val])
-    rng = np.random.default_rng(run.config["split"]["seed"])
+    rng = np.random.default_rng(recorded["seed"])
     some = rng.choice(split.train, min(READOUT_PHOTOS, len(split.train)), replace=False)
     fitted = readout().fit(features_and_scores(seen[some])[0], smiles.y[some])
     print(
