@@ -1,4 +1,4 @@
-"""Where a smile run trained on smiles goes wrong on Happy House: in what it sees or in how it decides.
+"""Happy House scored by a smile run's features with other readouts, learnt from smiles or (a diagnosis) from it.
 
 A smile model is its features (everything up to its last layer) and a readout (the last layer: a weighted sum of the
 features and a threshold). This keeps the run's features and changes the readout, each time scoring all 150 Happy
@@ -12,7 +12,8 @@ House photos (test_happy.h5) as the run sees a photo (its face crop and colours)
 - happy_house_cv: a diagnosis only, never a recipe (it learns from Happy House's own labels): a logistic-regression
   readout fit on Happy House's labels, scored on the photos it did not see (stratified 10-fold cross-validation,
   repeated REPEATS times, mean and spread); own_score_cut_happy_house_cv is the same for the run's score alone (a
-  threshold learnt from Happy House).
+  threshold learnt from Happy House), and pixels_happy_house_cv for the pixels the run sees instead of its features
+  (a control: how easy Happy House is to learn from its own labels without anything smiles taught).
 
   CNNAPP_DATA=../shared/datasets python benchmarks/happy_house_readout.py runs/smiles-faces/seed-1
 """
@@ -97,6 +98,7 @@ def main() -> None:
                 "readout_fit_on_smiles": round(float((fitted.predict(happy_features) == happy_y).mean()), 4),
                 "happy_house_cv": cross_validated(happy_features, happy_y),
                 "own_score_cut_happy_house_cv": cross_validated(happy_scores[:, None], happy_y),
+                "pixels_happy_house_cv": cross_validated(scale(happy_seen).reshape(len(happy_y), -1), happy_y),
             }
         )
     )
