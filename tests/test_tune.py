@@ -84,12 +84,26 @@ def search_args(photos: Path, out: Path, epochs: int = 1) -> list[str]:
     return ["tune", "signs", "--data", str(photos), "--epochs", str(epochs), "--out", str(out)]
 
 
-def test_a_stopped_search_continues_and_trains_the_best_trial_as_a_run(photos, tmp_path, processes):
+DIES_AS_TRIAL_0_ENDS = """
+import os, sys
+import click
+from cnnapp.cli.main import cli
+echo = click.echo
+def echo_then_die(message=None, *args, **kwargs):
+    echo(message, *args, **kwargs)
+    if str(message).startswith("trial 0:"):
+        os._exit(9)  # no clean-up, as under SIGKILL
+click.echo = echo_then_die
+cli(sys.argv[1:])
+"""
+"""cnnapp's command line in a process that dies the moment it has reported that trial 0 ended."""
+
+
+def test_a_stopped_search_continues_and_trains_the_best_trial_as_a_run(photos, tmp_path):
     out = tmp_path / "search"
-    first = processes(*search_args(photos, out), "--trials", "3", log=tmp_path / "first.log")
-    wait_for_line(tmp_path / "first.log", "trial 0:", first)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=30)
+    command = [sys.executable, "-c", DIES_AS_TRIAL_0_ENDS, *search_args(photos, out), "--trials", "3"]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=LIMIT)
+    assert first.returncode == 9 and "trial 0:" in first.stdout, first.stdout + first.stderr
     assert not out.exists()
 
     again = cnnapp(*search_args(photos, out), "--trials", "3", timeout=LIMIT)

@@ -147,6 +147,7 @@ class SearchRules:
             return
         self.heard[tuner_id] = time.monotonic()
         super().end_trial(trial)
+        self.save()  # KerasTuner saved while the trial was still ongoing: a search killed now would run it again
         self.report(ended(self.trials[trial.trial_id], tuner_id))
 
     @keras_tuner.synchronized
@@ -356,10 +357,10 @@ def search(
             report(f"continuing the search stopped in {folder}")
         oracle = make_oracle(kind, space, trials, seed, deadline, report)
         tuner = Trials(oracle, folder, model_name, dataset, split, report)
+        tuner.save()  # KerasTuner reloads a search only if its tuner's file is there, which it writes after a trial
         if server is None:
             tuner.search()
         else:
-            tuner.save()
             serve(server, oracle, report)
         rows = trial_rows(oracle.trials.values())
         write_trials(rows, folder / "trials.csv")
