@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# requirements.lock holds the exact versions tested on Linux; elsewhere pip picks within pyproject.toml's ranges.
+LOCK := $(if $(filter Linux,$(shell uname -s)),--constraint requirements.lock)
 
 .PHONY: demo test lint format clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
+	@echo "installing cnnapp and its dependencies into $(VENV) (about 4 minutes and 2 GB the first time)"
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --constraint requirements.lock --editable '.[dev]'
+	$(BIN)/pip install $(LOCK) --editable '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)

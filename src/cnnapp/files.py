@@ -1,16 +1,16 @@
 """Files and folders that appear whole or not at all: written under a temporary name, then renamed.
 
 A folder being written is reserved: it is built in `.NAME.partial` beside its final place, holding a
-lock file locked (flock) for as long as its writer lives. A second writer of the same folder fails at
-once; the kernel drops the lock when a writer dies, so a partial folder whose lock is free is what a
-stopped writer left, which a resumable writer may continue.
+lock file locked (flock; msvcrt's lock on Windows) for as long as its writer lives. A second writer of
+the same folder fails at once; the system drops the lock when a writer dies, so a partial folder whose
+lock is free is what a stopped writer left, which a resumable writer may continue.
 """
 
 import ctypes
 import errno
-import fcntl
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,8 +21,22 @@ from cnnapp.errors import CnnappError
 LOCK = ".lock"
 """The lock file inside a partial folder; it goes when the folder is complete."""
 
-_RENAME_EXCHANGE = 2
+_RENAME_EXCHANGE = 2  # renameat2's flag on Linux
+_RENAME_SWAP = 2  # renamex_np's flag on macOS
 _AT_FDCWD = -100
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(fd: int) -> None:
+        """Lock fd's first byte without waiting; OSError when another process holds it."""
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> None:
+        """Lock fd exclusively without waiting; OSError when another process holds it."""
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 @contextmanager
@@ -48,9 +62,20 @@ def partial_folder(out: Path | str) -> Path:
 
 
 def exchange(a: Path, b: Path) -> None:
-    """Swap two folders' names in one step (Linux renameat2), so that neither name is ever missing."""
+    """Swap two folders' names: in one step on Linux (renameat2) and macOS (renamex_np), so that neither name
+    is ever missing; elsewhere in three renames, b being missing for a moment."""
+    if sys.platform not in ("linux", "darwin"):
+        aside = b.with_name(f".{b.name}.old")
+        os.rename(b, aside)
+        os.rename(a, b)
+        os.rename(aside, a)
+        return
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
+    if sys.platform == "linux":
+        failed = libc.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    else:
+        failed = libc.renamex_np(os.fsencode(a), os.fsencode(b), _RENAME_SWAP)
+    if failed:
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code), str(a), None, str(b))
 
@@ -59,9 +84,11 @@ def _locked(path: Path) -> int | None:
     """An open descriptor of path holding its exclusive lock, or None when another process holds it."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        _try_lock(fd)
+    except OSError as error:
         os.close(fd)
+        if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EDEADLK):
+            raise
         return None
     return fd
 
