@@ -41,7 +41,7 @@ def list_datasets() -> None:
 
     \b
     Example:
-      CNNAPP_DATA=../shared/datasets cnnapp data list
+      CNNAPP_DATA=~/datasets cnnapp data list
     """
     click.echo(f"data directory: {data_dir().resolve()}")
     for named in NAMED.values():

@@ -51,7 +51,7 @@ def demo(out: Path, seed: int) -> None:
 
     \b
     Example:
-      CNNAPP_DATA=../shared/datasets cnnapp demo
+      CNNAPP_DATA=~/datasets cnnapp demo
     """
     pairs = demo_data()
     keras_quietly()

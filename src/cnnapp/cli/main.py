@@ -25,7 +25,7 @@ def cli() -> None:
 
     \b
     Example:
-      CNNAPP_DATA=../shared/datasets cnnapp demo
+      CNNAPP_DATA=~/datasets cnnapp demo
     """
 
 
