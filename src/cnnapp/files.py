@@ -25,7 +25,11 @@ _RENAME_EXCHANGE = 2  # renameat2's flag on Linux
 _RENAME_SWAP = 2  # renamex_np's flag on macOS
 _AT_FDCWD = -100
 
-if sys.platform == "win32":
+_PINNING = sys.platform == "win32"
+"""Windows renames and removes no folder with a file open in it: there a partial folder's lock is taken once the
+folder has its name, and let go before the folder is renamed or removed (a writer that takes it in between wins)."""
+
+if _PINNING:
     import msvcrt
 
     def _try_lock(fd: int) -> None:
@@ -80,6 +84,23 @@ def exchange(a: Path, b: Path) -> None:
         raise OSError(code, os.strerror(code), str(a), None, str(b))
 
 
+class _Lock:
+    """An open descriptor holding a lock file's lock, until it is let go."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd: int | None = fd
+
+    def let_go(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def before_moving(self) -> None:
+        """Let go where an open lock file pins its folder (Windows)."""
+        if _PINNING:
+            self.let_go()
+
+
 def _locked(path: Path) -> int | None:
     """An open descriptor of path holding its exclusive lock, or None when another process holds it."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -93,27 +114,34 @@ def _locked(path: Path) -> int | None:
     return fd
 
 
-def _reserve(out: Path, partial: Path) -> tuple[int, bool]:
+def _reserve(out: Path, partial: Path) -> tuple[_Lock, bool]:
     """The lock of out's partial folder, and whether that folder was left by a stopped writer."""
+    busy = CnnappError(f"{out}: another cnnapp process is writing it; wait for it or choose another --out")
     for _ in range(3):
         fresh = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".new"))
-        fd = _locked(fresh / LOCK)
+        lock = _Lock(_locked(fresh / LOCK))
+        lock.before_moving()
         try:
             fresh.chmod(0o755)
             os.rename(fresh, partial)  # fails when partial exists: it always holds its lock file
-            return fd, False
         except OSError as error:
-            os.close(fd)
+            lock.let_go()
             shutil.rmtree(fresh, ignore_errors=True)
             if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise
+        else:
+            if lock.fd is None:  # let go for the rename (Windows): taken again under the folder's new name
+                lock.fd = _locked(partial / LOCK)
+                if lock.fd is None:
+                    raise busy
+            return lock, False
         try:
             fd = _locked(partial / LOCK)
         except FileNotFoundError:
             continue  # its writer just finished and renamed it; try again
         if fd is None:
-            raise CnnappError(f"{out}: another cnnapp process is writing it; wait for it or choose another --out")
-        return fd, True
+            raise busy
+        return _Lock(fd), True
     raise CnnappError(f"{out}: could not be reserved; another cnnapp process keeps writing it")
 
 
@@ -138,7 +166,7 @@ def writing_folder(
     out = Path(out)
     partial = partial_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, stale = _reserve(out, partial)
+    lock, stale = _reserve(out, partial)
     try:
         leftovers = stale and any(entry.name != LOCK for entry in partial.iterdir())
         if out.exists() and not replace:
@@ -150,12 +178,14 @@ def writing_folder(
         if leftovers and not resumable:
             _clear(partial)
     except BaseException:
+        lock.before_moving()
         if not stale:
             shutil.rmtree(partial, ignore_errors=True)
-        os.close(fd)
+        lock.let_go()
         raise
     try:
         yield partial
+        lock.before_moving()
         if replace and out.exists():
             exchange(partial, out)
             shutil.rmtree(partial)
@@ -166,12 +196,14 @@ def writing_folder(
                 raise CnnappError(f"{out}: appeared while it was being written ({error.strerror})") from None
         (out / LOCK).unlink()
     except Exception:
+        lock.before_moving()
         if not (stale and resumable):  # a stopped writer's folder being continued is kept for another try
             shutil.rmtree(partial, ignore_errors=True)
         raise
     except BaseException:
+        lock.before_moving()
         if not resumable:
             shutil.rmtree(partial, ignore_errors=True)
         raise
     finally:
-        os.close(fd)
+        lock.let_go()
