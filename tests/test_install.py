@@ -2,7 +2,8 @@
 
 pip's dry run against PyPI, as pip would install for another machine (`--platform`). pip reads the environment
 markers of the requirements it is given against the machine it runs on, not the target, so the markers of
-pyproject.toml are read here for each target and the requirements that apply are passed without them.
+pyproject.toml are read here for each target and the requirements that apply are passed without them (the markers
+of the dependencies' own requirements are still read for this machine). Needs PyPI.
 """
 
 import json
