@@ -1,0 +1,132 @@
+"""`cnnapp data get` of the photo sets with an index or label file, from a mirror in each upstream's own layout.
+
+Each mirror is built at test time from the shared copy and the upstream index files in its upstream/ folder,
+served from 127.0.0.1 by a plain static file server, as GitHub would serve the pinned archive and raw files.
+"""
+
+import threading
+import zipfile
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from cnnapp.data.fetch import content_checksum
+from cnnapp.data.sources import GITHUB, SOURCES
+
+from clirun import assert_one_line_error, cnnapp
+from conftest import need_shared
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def mirror(tmp_path) -> Iterator[tuple[str, Path]]:
+    """(base URL, folder it serves): files put under the folder at a URL's path below github.com are served."""
+    root = tmp_path / "mirror"
+    root.mkdir()
+    served = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
+    threading.Thread(target=served.serve_forever, args=(0.05,), daemon=True).start()
+    yield f"http://127.0.0.1:{served.server_address[1]}", root
+    served.shutdown()
+    served.server_close()
+
+
+def github_zip(root: Path, name: str, files: dict[str, Path | bytes]) -> None:
+    """The source's archive, as GitHub lays it out (one top folder `<repository>-<commit>`), saved in the
+    mirror: stored, not compressed, since photos do not shrink."""
+    url = SOURCES[name].url
+    repository, commit = url.split("/")[4], url.rsplit("/", 1)[-1].removesuffix(".zip")
+    path = root / url.removeprefix(GITHUB + "/")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for inside, content in files.items():
+            name_inside = f"{repository}-{commit}/{inside}"
+            if isinstance(content, Path):
+                archive.write(content, name_inside)
+            else:
+                archive.writestr(name_inside, content)
+
+
+def photos(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.jpg"))
+
+
+def signs_photos(shared: Path, root: Path) -> None:
+    """Every fifth training photo goes to val_signs, as CS230's script split its training photos; names get
+    back their ' (1)'."""
+    files: dict[str, Path | bytes] = {"data/64x64_SIGNS/.DS_Store": b"\0\0\0\1Bud1"}
+    for split in ("train", "test"):
+        for i, photo in enumerate(photos(shared / "signs-photos" / split)):
+            part = "test_signs" if split == "test" else ("val_signs" if i % 5 == 0 else "train_signs")
+            files[f"data/64x64_SIGNS/{part}/{photo.name.replace('_1.jpg', ' (1).jpg')}"] = photo
+    github_zip(root, "signs-photos", files)
+
+
+def genki4k(shared: Path, root: Path) -> None:
+    """The photos of the shared copy under their upstream names (line N of GENKI-4K_Images.txt is fileNNNN),
+    with both index files whole: the lines kept back for evaluation name photos the mirror lacks."""
+    upstream = shared / "upstream"
+    names = (upstream / "GENKI-4K_Images.txt").read_text().split()
+    files: dict[str, Path | bytes] = {
+        f"dataset/GENKI-R2009a/Subsets/GENKI-4K/{index}": upstream / index
+        for index in ("GENKI-4K_Images.txt", "GENKI-4K_Labels.txt")
+    }
+    for photo in photos(shared / "genki4k"):
+        files[f"dataset/GENKI-R2009a/files/{names[int(photo.stem.removeprefix('file')) - 1]}"] = photo
+    files["dataset/GENKI-R2009a/files/._file0000000000000001.jpg"] = b"\0\5\26\7"  # a macOS resource fork
+    github_zip(root, "genki4k", files)
+
+
+def celeba_10k(shared: Path, root: Path) -> None:
+    github_zip(root, "celeba-10k", {f"celebA/{photo.name}": photo for photo in photos(shared / "celeba-10k")})
+    labels = root / SOURCES["celeba-10k"].labels_url.removeprefix(GITHUB + "/")
+    labels.parent.mkdir(parents=True, exist_ok=True)
+    labels.symlink_to(shared / "upstream" / "list_attr_celeba_first20000.txt")
+
+
+def mtfl_net(shared: Path, root: Path) -> None:
+    files: dict[str, Path | bytes] = {f"MTFL/net_7876/{photo.name}": photo for photo in photos(shared / "mtfl-net")}
+    files["MTFL/training.txt"] = shared / "upstream" / "MTFL_training.txt"
+    github_zip(root, "mtfl-net", files)
+
+
+MIRRORS = {"signs-photos": signs_photos, "genki4k": genki4k, "celeba-10k": celeba_10k, "mtfl-net": mtfl_net}
+
+
+def get(tmp_path: Path, base: str, *names: str):
+    env = {"CNNAPP_DATA": str(tmp_path / "data"), "CNNAPP_CACHE": str(tmp_path / "cache"), "CNNAPP_MIRROR": base}
+    return cnnapp("data", "get", *names, env=env, timeout=300)
+
+
+@pytest.mark.parametrize("name", list(MIRRORS))
+def test_data_get_from_a_mirror_in_the_upstream_layout_lays_out_the_shared_copy(mirror, tmp_path, name):
+    base, root = mirror
+    target = SOURCES[name].target
+    shared = need_shared(target, "upstream")
+    MIRRORS[name](shared, root)
+    result = get(tmp_path, base, name)
+    assert result.returncode == 0, result.stderr
+    got = tmp_path / "data" / target
+    assert content_checksum(got, "files") == content_checksum(shared / target, "files")
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [target]
+    assert f"{name}: licence: {SOURCES[name].licence}" in result.stdout
+    if name == "genki4k":
+        assert "genki4k: 1198 of the photos the catalog pins are not in the download" in result.stdout
+
+
+def test_a_genki4k_photo_that_differs_from_its_pin_is_refused(mirror, tmp_path):
+    base, root = mirror
+    shared = need_shared("genki4k", "upstream")
+    genki4k(shared, root)
+    first = (shared / "upstream" / "GENKI-4K_Images.txt").read_text().split()[0]
+    with zipfile.ZipFile(next(root.rglob("*.zip")), "a") as changed, pytest.warns(UserWarning, match="Duplicate"):
+        changed.writestr(next(n for n in changed.namelist() if n.endswith(f"/files/{first}")), b"JFIF")  # read last
+    result = get(tmp_path, base, "genki4k")
+    assert_one_line_error(result, "smiling/file0001.jpg: content differs from its pin", "the download was deleted")
+    assert not (tmp_path / "data" / "genki4k").exists()
