@@ -117,7 +117,7 @@ def test_data_get_from_a_mirror_in_the_upstream_layout_lays_out_the_shared_copy(
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [target]
     assert f"{name}: licence: {SOURCES[name].licence}" in result.stdout
     if name == "genki4k":
-        assert "genki4k: 1198 of the photos the catalog pins are not in the download" in result.stdout
+        assert "genki4k: 1198 of the 3986 photos the catalog pins are not in the download; the 2788" in result.stdout
 
 
 def test_a_genki4k_photo_that_differs_from_its_pin_is_refused(mirror, tmp_path):
@@ -130,3 +130,33 @@ def test_a_genki4k_photo_that_differs_from_its_pin_is_refused(mirror, tmp_path):
     result = get(tmp_path, base, "genki4k")
     assert_one_line_error(result, "smiling/file0001.jpg: content differs from its pin", "the download was deleted")
     assert not (tmp_path / "data" / "genki4k").exists()
+
+
+FACE_SETS = {"genki4k": 2788, "celeba-10k": 10000, "mtfl-net": 5849}
+
+
+def test_data_list_gives_each_face_sets_photo_count_and_terms(shared):
+    need_shared(*FACE_SETS)
+    result = cnnapp("data", "list", env={"CNNAPP_DATA": str(shared)})
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    for name, count in FACE_SETS.items():
+        assert rows[name].split()[1:3] == ["ready", str(count)]
+        assert rows[name].endswith(SOURCES[name].licence.split(";")[0])
+
+
+def test_data_info_of_genki4k_counts_the_shared_copy_and_cites_it(shared):
+    need_shared("genki4k")
+    result = cnnapp("data", "info", "genki4k", env={"CNNAPP_DATA": str(shared)})
+    assert result.returncode == 0, result.stderr
+    assert "images: 2788," in result.stdout
+    assert "not smiling    1234" in result.stdout and "smiling        1554" in result.stdout
+    assert 'licence: research use only; cite "http://mplab.ucsd.edu, The MPLab GENKI Dataset' in result.stdout
+
+
+@pytest.mark.parametrize("name", list(FACE_SETS))
+def test_data_info_of_a_missing_face_set_says_where_to_get_it_and_its_terms(tmp_path, name):
+    result = cnnapp("data", "info", name, env={"CNNAPP_DATA": str(tmp_path / "data")})
+    assert result.returncode == 2
+    assert f"{name}: licence: {SOURCES[name].licence}" in result.stderr
+    assert f"cnnapp data get {name}" in result.stderr

@@ -10,7 +10,7 @@ from PIL import Image
 from cnnapp.data.course import COURSE_FILES
 from cnnapp.data.datasets import NAMED, Named, load_dataset
 from cnnapp.data.images import is_image_file
-from cnnapp.data.sources import DEADLINE, SOURCES, TIMEOUT, mirrored
+from cnnapp.data.sources import DEADLINE, SOURCES, TIMEOUT, mirrored, pinned_photos
 from cnnapp.errors import CnnappError
 from cnnapp.settings import IMAGE_SIZE, data_dir, mirror
 
@@ -137,8 +137,13 @@ def get_one(name: str, base: str | None, timeout: float, deadline: float = DEADL
         click.echo(f"{name}: and its labels from {mirrored(source.labels_url, base)}")
     _, missing = fetch_dataset(source, data_dir(), base, timeout, deadline)
     if missing:
-        click.echo(f"{name}: {missing} of the photos the catalog pins are not in the download, the others match")
-    click.echo(f"{name}: checksum verified, now in {target}")
+        pinned = len(pinned_photos(source))
+        click.echo(
+            f"{name}: {missing} of the {pinned} photos the catalog pins are not in the download; "
+            f"the {pinned - missing} there match their pins, now in {target}"
+        )
+    else:
+        click.echo(f"{name}: checksum verified, now in {target}")
     click.echo(licence_line(name))
 
 

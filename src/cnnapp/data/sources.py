@@ -84,7 +84,7 @@ SOURCES = {
         checksum="e9344288a6f37dc93ab530c1ac26f205dda175a738f27a2428267146e2b8a9a4",
         max_download=300 * MB,
         max_unpacked=100 * MB,
-        licence="as published by its author, see smiles/README.upstream",
+        licence="as published by its author; see smiles/README.upstream",
         members={
             "SMILEs/negatives/negatives7": "smiles/negatives",
             "SMILEs/positives/positives7": "smiles/positives",
