@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from cnnapp.data import layouts
 from cnnapp.data.fetch import content_checksum
 from cnnapp.data.sources import GITHUB, SOURCES
+from cnnapp.errors import CnnappError
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared
@@ -120,16 +122,43 @@ def test_data_get_from_a_mirror_in_the_upstream_layout_lays_out_the_shared_copy(
         assert "genki4k: 1198 of the 3986 photos the catalog pins are not in the download; the 2788" in result.stdout
 
 
-def test_a_genki4k_photo_that_differs_from_its_pin_is_refused(mirror, tmp_path):
+def changed_index(shared: Path, index: str, line: str) -> bytes:
+    """An upstream GENKI-4K index file with its first line replaced."""
+    return "\n".join([line, *(shared / "upstream" / index).read_text().splitlines()[1:]]).encode() + b"\n"
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ("photo", ["smiling/file0001.jpg: content differs from its pin"]),
+        ("label", ["GENKI-4K_Labels.txt line 1: smile label '0' where the catalog pins smiling/file0001.jpg"]),
+    ],
+)
+def test_a_genki4k_mirror_with_a_changed_photo_or_label_is_refused(mirror, tmp_path, change, words):
     base, root = mirror
     shared = need_shared("genki4k", "upstream")
     genki4k(shared, root)
     first = (shared / "upstream" / "GENKI-4K_Images.txt").read_text().split()[0]
+    inside, content = {
+        "photo": (f"/files/{first}", b"JFIF"),
+        "label": ("/GENKI-4K_Labels.txt", changed_index(shared, "GENKI-4K_Labels.txt", "0 0 0 0")),
+    }[change]
     with zipfile.ZipFile(next(root.rglob("*.zip")), "a") as changed, pytest.warns(UserWarning, match="Duplicate"):
-        changed.writestr(next(n for n in changed.namelist() if n.endswith(f"/files/{first}")), b"JFIF")  # read last
+        changed.writestr(next(n for n in changed.namelist() if n.endswith(inside)), content)  # the last one is read
     result = get(tmp_path, base, "genki4k")
-    assert_one_line_error(result, "smiling/file0001.jpg: content differs from its pin", "the download was deleted")
+    assert_one_line_error(result, *words, "the download was deleted")
     assert not (tmp_path / "data" / "genki4k").exists()
+
+
+def test_an_index_naming_a_file_outside_the_download_is_refused(tmp_path):
+    upstream = tmp_path / "upstream"
+    (upstream / "files").mkdir(parents=True)
+    (upstream / "GENKI-4K_Images.txt").write_text("../../secret.jpg\n")
+    (upstream / "GENKI-4K_Labels.txt").write_text("1 0 0 0\n")
+    (tmp_path / "secret.jpg").write_bytes(b"JFIF")
+    with pytest.raises(CnnappError, match=r"names \.\./\.\./secret\.jpg, which climbs out of the target with '\.\.'"):
+        layouts.genki4k(upstream, tmp_path / "genki4k", {"smiling/file0001.jpg": "0" * 32})
+    assert (tmp_path / "secret.jpg").is_file() and not (tmp_path / "genki4k").exists()
 
 
 FACE_SETS = {"genki4k": 2788, "celeba-10k": 10000, "mtfl-net": 5849}

@@ -52,7 +52,7 @@ def genki4k(upstream: Path, target: Path, pins: dict[str, str]) -> None:
     GENKI-4K_Labels.txt; it becomes <class>/fileNNNN.jpg. Only the lines the catalog pins are laid out, and a
     pinned photo the download lacks is left out (the caller counts what is missing)."""
     names = (upstream / "GENKI-4K_Images.txt").read_text().split()
-    labels = [line.split()[:1] for line in (upstream / "GENKI-4K_Labels.txt").read_text().splitlines()]
+    labels = [(line.split() or [""])[0] for line in (upstream / "GENKI-4K_Labels.txt").read_text().splitlines()]
     if len(names) != len(labels):
         raise CnnappError(f"GENKI-4K_Images.txt has {len(names)} lines, GENKI-4K_Labels.txt {len(labels)}")
     wanted = {Path(path).name: path for path in pins}
@@ -60,8 +60,8 @@ def genki4k(upstream: Path, target: Path, pins: dict[str, str]) -> None:
         pinned = wanted.get(f"file{line:04d}.jpg")
         if pinned is None:
             continue
-        if label not in (["0"], ["1"]) or f"{SMILE_CLASSES[int(label[0])]}/{Path(pinned).name}" != pinned:
-            raise CnnappError(f"GENKI-4K_Labels.txt line {line}: smile label {label} where the catalog pins {pinned}")
+        if label not in ("0", "1") or f"{SMILE_CLASSES[int(label)]}/{Path(pinned).name}" != pinned:
+            raise CnnappError(f"GENKI-4K_Labels.txt line {line}: smile label {label!r} where the catalog pins {pinned}")
         photo = upstream_file(upstream / "files", name, "GENKI-4K_Images.txt")
         if photo.is_file():
             place(photo, target / pinned, "GENKI-4K_Images.txt")
