@@ -70,7 +70,8 @@ def unpack(path: Path, wanted: list[str], into: Path, limit: int) -> Path:
                 chosen += inside
             _refuse_unsafe(chosen)
             names = [name for name, _ in chosen]
-            size = sum(sizes(archive)[name] for name in names)
+            unpacked = sizes(archive)
+            size = sum(unpacked[name] for name in names)
             if size > limit:
                 raise CnnappError(f"archive refused, it would unpack to {size} bytes, more than the {limit} expected")
             if isinstance(archive, zipfile.ZipFile):
