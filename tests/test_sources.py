@@ -4,6 +4,8 @@ Each mirror is built at test time from the shared copy and the upstream index fi
 served from 127.0.0.1 by a plain static file server, as GitHub would serve the pinned archive and raw files.
 """
 
+import csv
+import hashlib
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -15,7 +17,8 @@ import pytest
 
 from cnnapp.data import layouts
 from cnnapp.data.fetch import content_checksum
-from cnnapp.data.sources import GITHUB, SOURCES
+from cnnapp.data.layouts import SMILE_CLASSES
+from cnnapp.data.sources import GITHUB, SOURCES, pinned_photos
 from cnnapp.errors import CnnappError
 
 from clirun import assert_one_line_error, cnnapp
@@ -189,3 +192,20 @@ def test_data_info_of_a_missing_face_set_says_where_to_get_it_and_its_terms(tmp_
     assert result.returncode == 2
     assert f"{name}: licence: {SOURCES[name].licence}" in result.stderr
     assert f"cnnapp data get {name}" in result.stderr
+
+
+def test_the_genki4k_pins_and_whole_set_checksum_agree_with_the_upstream_table(shared):
+    """Every pinned photo is a line of genki4k-all-4000.csv with its class and digest; the lines left out are
+    byte-duplicates of kept lines with the same label; the whole-set checksum is that of the pinned lines."""
+    need_shared("upstream")
+    source = SOURCES["genki4k"]
+    pins = pinned_photos(source)
+    with (shared / "upstream" / "genki4k-all-4000.csv").open() as table:
+        rows = {int(row["id"]): row for row in csv.DictReader(table)}
+    placed = {f"{SMILE_CLASSES[int(row['label'])]}/file{n:04d}.jpg": row for n, row in rows.items()}
+    assert set(pins) <= set(placed) and len(pins) == 3986
+    assert all(placed[path]["sha256"].startswith(digest) for path, digest in pins.items())
+    kept = {(row["sha256"], row["label"]) for path, row in placed.items() if path in pins}
+    assert all((row["sha256"], row["label"]) in kept for path, row in placed.items() if path not in pins)
+    listing = "".join(f"{placed[path]['sha256']}  ./{path}\n" for path in sorted(pins, key=str.encode))
+    assert hashlib.sha256(listing.encode()).hexdigest() == source.checksum
