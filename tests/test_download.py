@@ -8,14 +8,15 @@ import tarfile
 import threading
 import time
 import zipfile
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from cnnapp.data.fetch import content_checksum, downloaded_path, fetch_dataset
+from cnnapp.data.fetch import content_checksum, downloaded_path, fetch_dataset, verify
 from cnnapp.data.folders import fingerprint_files, scan_folder
-from cnnapp.data.sources import GITHUB, SOURCES, Source, mirrored
+from cnnapp.data.sources import GITHUB, SOURCES, Source, mirrored, pinned_photos
 from cnnapp.errors import CnnappError
 
 from clirun import assert_one_line_error, cnnapp
@@ -36,6 +37,8 @@ class Server(ThreadingHTTPServer):
         self.failures: dict[str, int] = {}  # path -> how many 503 answers before a good one
         self.cut: dict[str, int] = {}  # path -> bytes sent by the next answer before the connection drops
         self.hang: set[str] = set()  # paths answered by silence
+        self.drip: set[str] = set()  # paths answered one byte every 2 s
+        self.length: dict[str, str] = {}  # path -> the Content-Length sent instead of the true one ("": none)
         self.log: list[tuple[str, str | None]] = []  # (path, Range header) of every request
 
     @property
@@ -52,6 +55,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path in served.hang:
             time.sleep(3)
             return
+        if self.path in served.drip:
+            self.drip(served.files[self.path])
+            return
         if served.failures.get(self.path):
             served.failures[self.path] -= 1
             self.send_error(503)
@@ -64,9 +70,23 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(206 if start else 200)
         if start:
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        self.send_header("Content-Length", str(len(body) - start))
+        length = served.length.get(self.path, str(len(body) - start))
+        if length:
+            self.send_header("Content-Length", length)
         self.end_headers()
         self.wfile.write(body[start : start + served.cut.pop(self.path, len(body))])
+
+    def drip(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        for i in range(len(body)):
+            try:
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(2)
 
     def log_message(self, *args):
         pass
@@ -123,8 +143,7 @@ def listing_checksum(photos: dict[str, Path]) -> str:
 def local_source(served: Server, archive: bytes, checksum: str, name: str = "sign.zip") -> Source:
     """The real sign-digits entry of the catalog, pointed at the local server and its small archive."""
     served.files[f"/{name}"] = archive
-    real = SOURCES["sign-digits"]
-    return Source(real.name, f"{served.base}/{name}", real.target, checksum, real.members)
+    return replace(SOURCES["sign-digits"], url=f"{served.base}/{name}", checksum=checksum)
 
 
 def leftovers(root: Path) -> list[str]:
@@ -135,8 +154,8 @@ def leftovers(root: Path) -> list[str]:
 def test_a_good_download_is_unpacked_verified_and_placed(server, tmp_path, kind):
     photos = sample_photos()
     source = local_source(server, github_archive(photos, kind), listing_checksum(photos), f"sign.{kind}")
-    placed = fetch_dataset(source, tmp_path / "data")
-    assert placed == tmp_path / "data" / "sign-language-digits"
+    placed, missing = fetch_dataset(source, tmp_path / "data")
+    assert (placed, missing) == (tmp_path / "data" / "sign-language-digits", 0)
     assert leftovers(tmp_path / "data") == ["sign-language-digits"]
     assert sorted(p.relative_to(placed).as_posix() for p in placed.rglob("*.JPG")) == sorted(photos)
     assert (placed / "LICENSE").read_bytes() == b"Apache License 2.0\n"
@@ -245,20 +264,25 @@ def free_port() -> int:
 
 def test_no_network_fails_with_the_url(tmp_path):
     url = f"http://127.0.0.1:{free_port()}/sign.zip"
-    source = Source("sign-digits", url, "sign-language-digits", "0" * 64, SOURCES["sign-digits"].members)
+    source = replace(SOURCES["sign-digits"], url=url, checksum="0" * 64)
     with pytest.raises(CnnappError, match=re.escape(url) + r": cannot connect"):
         fetch_dataset(source, tmp_path / "data")
     assert leftovers(tmp_path / "data") == []
 
 
 def test_the_catalog_pins_github_commits_and_the_shared_data_checksums():
-    shared = need_shared("sign-language-digits", "smiles", "test_happy.h5")
+    shared = need_shared(*(source.target for source in SOURCES.values()))
     pinned = re.compile(rf"{GITHUB}/[\w.-]+/[\w.-]+/(archive/[0-9a-f]{{40}}\.zip|raw/[0-9a-f]{{40}}/[\w./-]+)")
     for name, source in SOURCES.items():
         assert source.name == name
-        assert pinned.fullmatch(source.url), source.url
-        assert all(placed.split("/")[0] == source.target for placed in source.members.values())
-        assert content_checksum(shared / source.target) == source.checksum, name
+        for url in filter(None, (source.url, source.labels_url)):
+            assert pinned.fullmatch(url), url
+        if not source.layout:
+            assert all(placed.split("/")[0] == source.target for placed in source.members.values())
+        if source.pins:  # the shared copy holds part of the set: every photo matches its pin
+            assert verify(source, shared / source.target) == len(pinned_photos(source)) - 2788, name
+        else:
+            assert content_checksum(shared / source.target, source.rule) == source.checksum, name
 
 
 def test_a_mirror_replaces_github_in_every_url():
@@ -356,3 +380,66 @@ def test_data_get_of_the_full_archives_gives_the_fingerprints_of_the_shared_data
 def folder_files(root: Path) -> list[Path]:
     """The image files of a class folder tree in the order cnnapp reads them."""
     return [path for files in scan_folder(root).values() for path in files]
+
+
+def test_a_download_larger_than_the_sources_cap_is_refused_and_deleted(server, tmp_path):
+    photos = sample_photos()
+    archive = github_archive(photos)
+    source = replace(local_source(server, archive, listing_checksum(photos)), max_download=len(archive) - 1)
+    with pytest.raises(CnnappError, match=rf"{len(archive)} bytes, more than the [\d.e-]+ MB this source can be"):
+        fetch_dataset(source, tmp_path / "data")
+    server.length["/sign.zip"] = ""  # does not say its size: counted as it comes
+    with pytest.raises(CnnappError, match=r"more than the [\d.e-]+ MB this source can be"):
+        fetch_dataset(source, tmp_path / "data")
+    assert leftovers(tmp_path / "data") == []
+    assert not downloaded_path(source.url).with_name(downloaded_path(source.url).name + ".part").exists()
+
+
+def zip_bomb(gigabytes: float) -> bytes:
+    """A zip of the Sign Language Digits layout whose one photo is that many GB of zero bytes, deflated."""
+    buffer, block = io.BytesIO(), bytes(1 << 20)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open(f"{TOP}/Dataset/0/bomb.JPG", "w", force_zip64=True) as photo:
+            for _ in range(int(gigabytes * 1000)):
+                photo.write(block)
+        archive.writestr(f"{TOP}/LICENSE", b"Apache License 2.0\n")
+        archive.writestr(f"{TOP}/README.md", b"# Sign Language Digits\n")
+    return buffer.getvalue()
+
+
+def test_a_zip_bomb_is_refused_before_anything_is_unpacked(server, tmp_path):
+    bomb = zip_bomb(0.3)
+    source = local_source(server, bomb, "0" * 64)
+    assert len(bomb) < source.max_download and source.max_unpacked < 0.3e9
+    with pytest.raises(CnnappError, match=r"would unpack to 31\d{7} bytes, more than the 1\d+ expected"):
+        fetch_dataset(source, tmp_path / "data")
+    assert leftovers(tmp_path / "data") == []
+    assert not downloaded_path(source.url).exists()
+
+
+def test_a_server_dripping_bytes_is_cut_off_at_the_deadline(server, tmp_path):
+    photos = sample_photos(per_class=1)
+    source = local_source(server, github_archive(photos), listing_checksum(photos))
+    server.drip.add("/sign.zip")
+    started = time.monotonic()
+    with pytest.raises(CnnappError, match=r"not complete within the deadline of 1 s \(--deadline\), \d bytes so far"):
+        fetch_dataset(source, tmp_path / "data", timeout=5, deadline=1)
+    assert time.monotonic() - started < 5
+    assert leftovers(tmp_path / "data") == []
+
+
+def test_a_mirror_sending_a_content_length_that_is_no_number_is_named(server, tmp_path):
+    photos = sample_photos(per_class=1)
+    server.files[real_path("sign-digits")] = github_archive(photos)
+    server.length[real_path("sign-digits")] = "abc"
+    result = run_get(tmp_path, "sign-digits", "--mirror", server.base)
+    assert_one_line_error(result, server.base + real_path("sign-digits"), "Content-Length", "(abc)")
+    assert leftovers(tmp_path / "data") == []
+
+
+@pytest.mark.parametrize("option", ["--timeout", "--deadline"])
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
+def test_data_get_refuses_seconds_that_are_not_a_finite_number_above_zero(tmp_path, option, value):
+    result = run_get(tmp_path, "smiles", option, value, "--mirror", f"http://127.0.0.1:{free_port()}")
+    assert_one_line_error(result, f"{option} {value}", "must be a finite number of seconds above 0")
+    assert leftovers(tmp_path / "data") == []

@@ -1,5 +1,6 @@
 """`cnnapp data`: which datasets are there, and what is in one."""
 
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -8,7 +9,8 @@ from PIL import Image
 
 from cnnapp.data.course import COURSE_FILES
 from cnnapp.data.datasets import NAMED, Named, load_dataset
-from cnnapp.data.sources import SOURCES, TIMEOUT, mirrored
+from cnnapp.data.images import is_image_file
+from cnnapp.data.sources import DEADLINE, SOURCES, TIMEOUT, mirrored, pinned_photos
 from cnnapp.errors import CnnappError
 from cnnapp.settings import IMAGE_SIZE, data_dir, mirror
 
@@ -46,7 +48,19 @@ def list_datasets() -> None:
     click.echo(f"data directory: {data_dir().resolve()}")
     for named in NAMED.values():
         where = ", ".join(p.name for p in expected_files(named))
-        click.echo(f"  {named.name:<12} {status(named):<15} {where}")
+        photos = photo_count(named) if status(named) == "ready" and named.kind == "folder" else ""
+        terms = SOURCES[named.name].licence.split(";")[0] if named.name in SOURCES else ""
+        click.echo(f"  {named.name:<12} {status(named):<15} {photos:>6} {where:<32} {terms}".rstrip())
+
+
+def photo_count(named: Named) -> int:
+    """The image files below a named image folder, in all its subfolders."""
+    return sum(1 for path in (data_dir() / named.location).rglob("*") if path.is_file() and is_image_file(path))
+
+
+def licence_line(name: str) -> str:
+    """The terms of use and citation of a dataset's public source, on one line."""
+    return f"{name}: licence: {SOURCES[name].licence}"
 
 
 def source_sizes(root: Path, paths: tuple[str, ...]) -> str:
@@ -73,6 +87,8 @@ def info(name: str) -> None:
         for path in expected_files(named):
             click.echo(f"  {path}{'' if path.exists() else '  (missing)'}", err=True)
         click.echo(f"It comes from {named.origin}.", err=True)
+        if name in SOURCES:
+            click.echo(licence_line(name), err=True)
         click.echo("Set CNNAPP_DATA to the folder that holds it.", err=True)
         if name in SOURCES:
             click.echo(f"Or download it there: cnnapp data get {name}", err=True)
@@ -81,6 +97,8 @@ def info(name: str) -> None:
     click.echo(f"{name}: {dataset.source}")
     if named:
         click.echo(f"  from: {named.origin}")
+    if name in SOURCES:
+        click.echo(f"  licence: {SOURCES[name].licence}")
     click.echo(f"  images: {len(dataset.y)}, decoded to {IMAGE_SIZE}x{IMAGE_SIZE}x3")
     if dataset.train is not None:
         click.echo(f"  course files: {len(dataset.train)} train, {len(dataset.test)} test")
@@ -98,28 +116,58 @@ def without_source(name: str) -> list[str]:
     return [p.name for p in expected_files(named) if source is None or p.name != source.target]
 
 
-def get_one(name: str, base: str | None, timeout: float) -> None:
-    """Downloads one named dataset into the data directory, or says it is there already, and where."""
-    from cnnapp.data.fetch import content_checksum, fetch_dataset  # requests only when downloading
+def get_one(name: str, base: str | None, timeout: float, deadline: float = DEADLINE) -> None:
+    """Downloads one named dataset into the data directory, or says it is there already, and where; either way
+    says under which terms it may be used."""
+    from cnnapp.data.fetch import fetch_dataset, verify  # requests only when downloading
 
     source = SOURCES[name]
     target = data_dir() / source.target
     if target.exists():
-        verdict = "matches" if content_checksum(target) == source.checksum else "differs from"
-        click.echo(f"{name}: already in {target}, left as it is ({verdict} the pinned checksum)")
+        try:
+            missing = verify(source, target)
+            verdict = f"matches the pinned photos, {missing} not there" if missing else "matches the pinned checksum"
+        except CnnappError:
+            verdict = "differs from the pinned checksum"
+        click.echo(f"{name}: already in {target}, left as it is ({verdict})")
+        click.echo(licence_line(name))
         return
     click.echo(f"{name}: downloading {mirrored(source.url, base)}")
-    fetch_dataset(source, data_dir(), base, timeout)
-    click.echo(f"{name}: checksum verified, now in {target}")
+    if source.labels_url:
+        click.echo(f"{name}: and its labels from {mirrored(source.labels_url, base)}")
+    _, missing = fetch_dataset(source, data_dir(), base, timeout, deadline)
+    if missing:
+        pinned = len(pinned_photos(source))
+        click.echo(
+            f"{name}: {missing} of the {pinned} photos the catalog pins are not in the download; "
+            f"the {pinned - missing} there match their pins, now in {target}"
+        )
+    else:
+        click.echo(f"{name}: checksum verified, now in {target}")
+    click.echo(licence_line(name))
+
+
+TIMEOUT_HELP = "Seconds to wait for the server to connect or send more."
+DEADLINE_HELP = "Seconds one download may take in all."
+
+
+def seconds(context: click.Context, option: click.Parameter, value: float) -> float:
+    """The option's value, refused unless a finite number of seconds above 0."""
+    if not (math.isfinite(value) and value > 0):
+        raise CnnappError(f"--{option.name} {value:g}: must be a finite number of seconds above 0")
+    return value
 
 
 @data.command("get")
 @click.argument("names", nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Every dataset that has a public source.")
 @click.option("--mirror", "base", metavar="BASE", help="Base URL standing in for https://github.com [$CNNAPP_MIRROR].")
-@click.option("--timeout", type=float, default=TIMEOUT, show_default=True, help="Seconds to wait for the server.")
-def get(names: tuple[str, ...], everything: bool, base: str | None, timeout: float) -> None:
+@click.option("--timeout", type=float, default=TIMEOUT, show_default=True, callback=seconds, help=TIMEOUT_HELP)
+@click.option("--deadline", type=float, default=DEADLINE, show_default=True, callback=seconds, help=DEADLINE_HELP)
+def get(names: tuple[str, ...], everything: bool, base: str | None, timeout: float, deadline: float) -> None:
     """Download datasets from their pinned public sources into the data directory, verified by content.
+
+    Each source's terms of use are printed with it: several are for research only, or not for commercial use.
 
     \b
     Example:
@@ -130,14 +178,14 @@ def get(names: tuple[str, ...], everything: bool, base: str | None, timeout: flo
     if not wanted:
         raise click.UsageError("name at least one dataset, or give --all")
     for name in wanted:
-        if name not in NAMED:
-            raise CnnappError(f"{name}: not a known dataset ({', '.join(NAMED)})")
+        if name not in NAMED and name not in SOURCES:
+            raise CnnappError(f"{name}: not a known dataset ({', '.join(dict.fromkeys([*NAMED, *SOURCES]))})")
         if name not in SOURCES:
             raise CnnappError(no_source_note(name))
     for name in wanted:
-        get_one(name, base or mirror(), timeout)
+        get_one(name, base or mirror(), timeout, deadline)
     for name in NAMED if everything else wanted:
-        if without_source(name):
+        if name in NAMED and without_source(name):
             click.echo(no_source_note(name))
 
 

@@ -29,6 +29,13 @@ def members(archive: zipfile.ZipFile | tarfile.TarFile) -> list[tuple[str, bool]
     return [(info.name, not (info.isfile() or info.isdir())) for info in archive.getmembers()]
 
 
+def sizes(archive: zipfile.ZipFile | tarfile.TarFile) -> dict[str, int]:
+    """Member name -> the bytes it unpacks to, as its header says."""
+    if isinstance(archive, zipfile.ZipFile):
+        return {info.filename: info.file_size for info in archive.infolist()}
+    return {info.name: info.size for info in archive.getmembers()}
+
+
 def open_archive(path: Path) -> zipfile.ZipFile | tarfile.TarFile:
     """The zip or tar archive at path (a tar may be compressed), opened for reading."""
     if zipfile.is_zipfile(path):
@@ -38,12 +45,14 @@ def open_archive(path: Path) -> zipfile.ZipFile | tarfile.TarFile:
     raise CnnappError("the download is neither a zip nor a tar archive")
 
 
-def unpack(path: Path, wanted: list[str], into: Path) -> Path:
+def unpack(path: Path, wanted: list[str], into: Path, limit: int) -> Path:
     """Unpacks the wanted paths (files or folders below the archive's one top folder) into the folder into.
 
     Returns the unpacked top folder. Raises CnnappError, saying what is wrong with the archive, if any member has
     an absolute path or climbs out with '..', if a member to unpack is a link, if the archive has more than one
-    top folder, or if a wanted path is not in it.
+    top folder, if a wanted path is not in it, or if the wanted members would unpack to more than limit bytes
+    (checked before anything is written: a zip member never yields more bytes than its header says, nor a tar
+    member).
     """
     try:
         with open_archive(path) as archive:
@@ -61,6 +70,10 @@ def unpack(path: Path, wanted: list[str], into: Path) -> Path:
                 chosen += inside
             _refuse_unsafe(chosen)
             names = [name for name, _ in chosen]
+            unpacked = sizes(archive)
+            size = sum(unpacked[name] for name in names)
+            if size > limit:
+                raise CnnappError(f"archive refused, it would unpack to {size} bytes, more than the {limit} expected")
             if isinstance(archive, zipfile.ZipFile):
                 archive.extractall(into, members=names)
             else:

@@ -52,6 +52,28 @@ NAMED = {
         "SMILEsmileD, github.com/hromi/SMILEsmileD (SMILEs/negatives/negatives7 and SMILEs/positives/positives7)",
         {"negatives": "not smiling", "positives": "smiling"},
     ),
+    "genki4k": Named(
+        "genki4k",
+        "folder",
+        "genki4k",
+        "GENKI-4K of the MPLab, UC San Diego, github.com/miikatiikeri/AML-project (dataset/GENKI-R2009a)",
+        {},
+    ),
+    "celeba-10k": Named(
+        "celeba-10k",
+        "folder",
+        "celeba-10k",
+        "CelebA's aligned photos 000001-010000, github.com/karthikSingireddy/cs389-hw4 (celebA/), labelled by "
+        "CelebA's Smiling attribute, github.com/zgjsxx/face-property-detection-pytorch (list_attr_celeba.txt)",
+        {},
+    ),
+    "mtfl-net": Named(
+        "mtfl-net",
+        "folder",
+        "mtfl-net",
+        "MTFL (CUHK), its web photos net_7876 with their smile labels, github.com/nieag/deepl18_project (MTFL/)",
+        {},
+    ),
 }
 
 

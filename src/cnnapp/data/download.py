@@ -1,4 +1,5 @@
-"""Downloading one URL to a file: a progress bar, retries with backoff, a timeout, and resume of a broken transfer.
+"""Downloading one URL to a file: a progress bar, retries with backoff, a timeout, an overall deadline, a size cap,
+and resume of a broken transfer.
 
 requests with urllib3's Retry retries a refused connection, a timeout or a 5xx answer. What neither they nor
 keras.utils.get_file nor pooch do is resume: here a transfer that breaks after some bytes goes on from
@@ -7,6 +8,8 @@ keras.utils.get_file nor pooch do is resume: here a transfer that breaks after s
 
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -37,13 +40,19 @@ def session() -> requests.Session:
     return http
 
 
-def download(url: str, path: Path, timeout: float) -> Path:
-    """The file at url saved as path, resuming from `path.part` if an earlier transfer broke off."""
+def download(url: str, path: Path, timeout: float, deadline: float, limit: int) -> Path:
+    """The file at url saved as path, resuming from `path.part` if an earlier transfer broke off.
+
+    Refused with CnnappError if the answer is, or says it will be, more than limit bytes (the part is deleted),
+    or if it is not complete deadline seconds after the start (the part is kept for a later resume).
+    """
     part = path.with_name(path.name + ".part")
     part.parent.mkdir(parents=True, exist_ok=True)
+    bounds = _Bounds(url, time.monotonic() + deadline, deadline, limit)
     with session() as http:
         for _ in range(RESUMES + 1):
             have = part.stat().st_size if part.exists() else 0
+            bounds.check(have, part)
             try:
                 response = http.get(url, headers=_range(have), stream=True, timeout=timeout)
             except requests.RequestException as error:
@@ -56,13 +65,49 @@ def download(url: str, path: Path, timeout: float) -> Path:
                     raise CnnappError(f"{url}: the server answered {response.status_code} {response.reason}")
                 if response.status_code == 200:
                     have = 0
-                if _receive(response, part, have):
+                size = _announced(response, url)
+                if have + size > limit:
+                    part.unlink(missing_ok=True)
+                    raise CnnappError(f"{url}: {_too_big(have + size, limit)}")
+                if _receive(response, part, have, size, bounds):
                     part.replace(path)
                     return path
             if not part.exists() or part.stat().st_size == have:
                 break
             time.sleep(BACKOFF)
     raise CnnappError(f"{url}: the transfer kept breaking off; run the command again to resume it")
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    """When and at what size a transfer is stopped."""
+
+    url: str
+    ends: float  # time.monotonic() at the deadline
+    deadline: float
+    limit: int
+
+    def check(self, got: int, part: Path) -> None:
+        if got > self.limit:
+            part.unlink()
+            raise CnnappError(f"{self.url}: {_too_big(got, self.limit)}")
+        if time.monotonic() > self.ends:
+            raise CnnappError(
+                f"{self.url}: not complete within the deadline of {self.deadline:g} s (--deadline), "
+                f"{got} bytes so far; run the command again to resume it"
+            )
+
+
+def _announced(response: requests.Response, url: str) -> int:
+    """The body's length the server announces, 0 if it does not say; refused if not a whole number."""
+    text = response.headers.get("Content-Length", "0").strip()
+    if not text.isdigit():
+        raise CnnappError(f"{url}: the server sent a Content-Length that is not a number of bytes ({text[:40]})")
+    return int(text)
+
+
+def _too_big(size: int, limit: int) -> str:
+    return f"{size} bytes, more than the {limit / 1e6:g} MB this source can be; refused"
 
 
 def _range(have: int) -> dict[str, str]:
@@ -73,10 +118,13 @@ def _resumes_at(response: requests.Response, have: int) -> bool:
     return response.headers.get("Content-Range", "").startswith(f"bytes {have}-")
 
 
-def _receive(response: requests.Response, part: Path, have: int) -> bool:
-    """Appends the answer's body to part (from byte have on); False if the transfer broke off."""
-    size = int(response.headers.get("Content-Length", 0))
-    chunks = response.iter_content(CHUNK)
+def _receive(response: requests.Response, part: Path, have: int, size: int, bounds: _Bounds) -> bool:
+    """Appends the answer's body to part (from byte have on); False if the transfer broke off.
+
+    Reads whatever bytes have come (not a whole chunk), so that a server sending a byte at a time still meets
+    the deadline.
+    """
+    chunks = _pieces(response)
     bar = click.progressbar(
         chunks,  # only read for its length, unknown when the server does not say (then bytes so far are shown)
         length=have + size if size else None,
@@ -91,10 +139,18 @@ def _receive(response: requests.Response, part: Path, have: int) -> bool:
         try:
             for chunk in chunks:
                 f.write(chunk)
+                have += len(chunk)
                 bar.update(len(chunk))
-        except requests.RequestException:
+                bounds.check(have, part)
+        except (requests.RequestException, urllib3.exceptions.HTTPError):
             return False
     return True
+
+
+def _pieces(response: requests.Response) -> Iterator[bytes]:
+    """The body in pieces of at most CHUNK bytes, each as soon as it has come."""
+    while piece := response.raw.read1(CHUNK, decode_content=True):
+        yield piece
 
 
 def _failure(error: requests.RequestException, timeout: float) -> str:
