@@ -10,7 +10,8 @@ from PIL import Image
 
 from cnnapp.cli.model_cmds import chosen_data
 from cnnapp.data.datasets import load_dataset, mixed
-from cnnapp.data.leaks import THRESHOLD, find_leaks, perceptual_hashes
+from cnnapp.data.images import read_image
+from cnnapp.data.leaks import SAME, THRESHOLD, correlation, find_leaks, perceptual_hashes
 from cnnapp.data.splits import split_dataset
 from cnnapp.reports.report import write_report
 from cnnapp.training.fit import default_settings, photo_weights
@@ -101,6 +102,16 @@ def test_the_hash_moves_little_when_a_photo_is_re_saved_and_far_between_other_ph
     assert np.bitwise_count(hashes ^ again).max() <= THRESHOLD
     apart = np.bitwise_count(hashes[:, None] ^ hashes[None, :])
     assert apart[~np.eye(len(x), dtype=bool)].min() > THRESHOLD
+
+
+def test_two_faces_whose_hashes_are_close_are_told_apart_by_their_grey_levels():
+    folder = need_shared("celeba-10k") / "celeba-10k" / "not smiling"
+    photos = [folder / "006503.jpg", folder / "002943.jpg"]  # two people, both aligned, facing the camera
+    x = np.stack([read_image(p) for p in photos])
+    hashes = perceptual_hashes(x)
+    assert np.bitwise_count(hashes[0] ^ hashes[1]) <= THRESHOLD
+    assert correlation(x[0], x[1]) < SAME
+    assert correlation(x[0], (x[0] * 0.8).astype(np.uint8)) > 0.99
 
 
 def test_signs_photos_trains_on_its_own_split_and_the_run_records_it(tmp_path):

@@ -89,7 +89,7 @@ def split_dataset(
     if min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
         raise CnnappError(f"split {fractions}: three positive fractions summing to 1 are needed")
     if dataset.train is not None:
-        return _own_split(dataset, seed, tuple(fractions))
+        return _own_split(dataset, seed, tuple(fractions), ids, groups)
     everything = np.arange(len(dataset.y))
     shares = "/".join(f"{round(f * 100)}" for f in fractions)
     if groups:
@@ -114,21 +114,28 @@ def split_dataset(
     return Split(np.sort(train), np.sort(val), np.sort(test), described, seed, tuple(fractions))
 
 
-def _own_split(dataset: Dataset, seed: int, fractions: tuple[float, float, float]) -> Split:
+def _own_split(
+    dataset: Dataset, seed: int, fractions: tuple[float, float, float], ids: np.ndarray | None, groups: str | None
+) -> Split:
     """The source's own train/test split; validation takes the share of its training photos that the fractions
-    give validation beside training (stratified)."""
+    give validation beside training (stratified, or by group when a groups pattern is given)."""
     val_share = fractions[1] / (fractions[0] + fractions[1])
-    try:
-        train, val = train_test_split(
-            dataset.train, test_size=val_share, stratify=dataset.y[dataset.train], random_state=seed
-        )
-    except ValueError:
-        raise CnnappError(f"{dataset.source}: too few training images to validate on a stratified share") from None
+    if groups:
+        _enough_groups(dataset, groups, ids[dataset.train], 2)
+        train, val = _by_group(dataset.train, ids, 1 - val_share, seed)
+    else:
+        try:
+            train, val = train_test_split(
+                dataset.train, test_size=val_share, stratify=dataset.y[dataset.train], random_state=seed
+            )
+        except ValueError:
+            raise CnnappError(f"{dataset.source}: too few training images to validate on a stratified share") from None
+    how = f"by group ({groups})" if groups else "stratified"
     described = (
         f"the source's own split: train/ ({len(dataset.train)}, {round(val_share * 100)}% of it validates, "
-        f"stratified, seed {seed}) / test/ ({len(dataset.test)})"
+        f"{how}, seed {seed}) / test/ ({len(dataset.test)})"
     )
-    return Split(np.sort(train), np.sort(val), dataset.test, described, seed, fractions)
+    return Split(np.sort(train), np.sort(val), dataset.test, described, seed, fractions, groups)
 
 
 def _split_parts(dataset: Dataset, seed: int, fractions: tuple[float, float, float], groups: str | None) -> Split:

@@ -155,7 +155,7 @@ def sources_section(run: RunInfo) -> str:
     ]
     header = ["source", "test accuracy", "test loss", "test images", "train / validation / test"]
     mix = run.config.get("hyperparameters", {}).get("mix", "size")
-    return f'<h2 id="sources">Per source (mixed by {escape(mix)}; recorded at training)</h2>' + table(
+    return f'<h2 id="sources">Per source (mix: {escape(mix)}; recorded at training)</h2>' + table(
         header, rows, {1, 2, 3}, "per-source"
     )
 
