@@ -291,7 +291,9 @@ def echo_leaks(leaks: dict) -> None:
     help="Score the same photos mirrored, turned (up to 90 degrees either way), rescaled and shifted too, one "
     "figure per change, and write them into the run folder as variants.json.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON instead of text: one object, or a list of one per dataset."
+)
 def evaluate(run: Path, data_name: str | None, variants: bool, as_json: bool) -> None:
     """Evaluate a saved run on datasets, one at a time: exactly its test images when the run trained on this data
     or mixed it in (refused when they cannot be found again), a course pair's test file, else all of it.
