@@ -101,7 +101,8 @@ def info(name: str) -> None:
         click.echo(f"  licence: {SOURCES[name].licence}")
     click.echo(f"  images: {len(dataset.y)}, decoded to {IMAGE_SIZE}x{IMAGE_SIZE}x3")
     if dataset.train is not None:
-        click.echo(f"  course files: {len(dataset.train)} train, {len(dataset.test)} test")
+        kind = "course files" if dataset.paths is None else "its own split"
+        click.echo(f"  {kind}: {len(dataset.train)} train, {len(dataset.test)} test")
     else:
         click.echo(f"  original sizes: {source_sizes(Path(dataset.source), dataset.paths)}")
     click.echo(f"  fingerprint: {dataset.fingerprint[:16]}")

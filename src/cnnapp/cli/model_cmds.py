@@ -7,14 +7,24 @@ from pathlib import Path
 import click
 
 from cnnapp.cli.app import EXIT_CHECK_FAILED, keras_quietly, progress_verbosity
-from cnnapp.data.datasets import Dataset, load_dataset, parse_classes, select_classes
+from cnnapp.data.datasets import Dataset, load_dataset, mixed, parse_classes, select_classes
 from cnnapp.errors import CnnappError
 
 
-def chosen_data(name: str, classes: str | None) -> Dataset:
-    """A dataset by name or path, restricted to --classes when given."""
-    dataset = load_dataset(name)
-    return select_classes(dataset, parse_classes(classes)) if classes else dataset
+def data_names(text: str) -> list[str]:
+    """The dataset names or paths of a --data value: one, or several separated by commas."""
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise CnnappError(f"--data {text}: an empty name between commas")
+    return names
+
+
+def chosen_data(text: str, classes: str | None) -> Dataset:
+    """A dataset by name or path, or several mixed (comma-separated), restricted to --classes when given."""
+    wanted = parse_classes(classes) if classes else None
+    datasets = [load_dataset(name) for name in data_names(text)]
+    datasets = [select_classes(d, wanted) for d in datasets] if wanted else datasets
+    return datasets[0] if len(datasets) == 1 else mixed(datasets)
 
 
 def architecture_check(name: str):
@@ -87,7 +97,13 @@ RECIPE_OPTIONS = [
 
 TRAINING_OPTIONS = [
     click.argument("model"),
-    click.option("--data", "data_name", required=True, help="A dataset name (see `cnnapp data list`) or a path."),
+    click.option(
+        "--data",
+        "data_name",
+        required=True,
+        help="A dataset name (see `cnnapp data list`) or a path; several, comma-separated, train on all of them "
+        "(the same classes each), each source split on its own.",
+    ),
     click.option("--classes", help="Classes to keep, e.g. 0-5 or 'not smiling,smiling'."),
     click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's protocol."),
     click.option("--batch-size", type=click.IntRange(min=1), help="Default: the model's protocol."),
@@ -179,6 +195,22 @@ def settings_for(model: str, seed: int, options: dict):
 @click.command()
 @training_options
 @click.option("--seed", type=int, default=1, show_default=True, help="Seeds the split, the weights and the shuffling.")
+@click.option(
+    "--mix",
+    type=click.Choice(["size", "balanced"]),
+    default="size",
+    show_default=True,
+    help="With several sources: every photo weighs the same, so sources weigh by their size (size), or each "
+    "source's photos together weigh the same in the loss (balanced, by sample weights).",
+)
+@click.option(
+    "--leaks",
+    type=click.Choice(["drop", "refuse"]),
+    default="drop",
+    show_default=True,
+    help="Test photos that are also in training or validation, or repeat in the test (exact or near duplicates): "
+    "take them out of the test, or refuse to train.",
+)
 def train(
     model: str,
     data_name: str,
@@ -187,6 +219,8 @@ def train(
     out: Path | None,
     resume: bool,
     seed: int,
+    mix: str,
+    leaks: str,
     **options,
 ) -> None:
     """Train MODEL (happy, signs, smile-net, sign-net) on a dataset and write a run folder.
@@ -197,18 +231,24 @@ def train(
       cnnapp train smile-net --data smiles --out runs/smiles
       cnnapp train sign-net --data sign-digits --classes 0-5 --groups 'IMG_(\\d+)\\d'
       cnnapp train sign-net --data sign-digits --out runs/digits --resume   # after a stop
+      cnnapp train smile-net --data smiles,genki4k,celeba-10k,mtfl-net --mix balanced
     """
     if resume and out is None:
         raise CnnappError("--resume needs the --out of the stopped training")
     out = out or default_out(model, data_name)
     dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
+    from dataclasses import replace
+
+    from cnnapp.data.leaks import without_leaks
     from cnnapp.data.splits import split_dataset
     from cnnapp.training.fit import train_run
 
-    settings = settings_for(model, seed, options)
+    settings = replace(settings_for(model, seed, options), mix=mix)
     split = split_dataset(dataset, seed, groups=groups)
     if len(split.train) == 0:
         raise CnnappError(f"{dataset.source}: has no training images (only a test file)")
+    split = without_leaks(dataset, split, leaks)
+    echo_leaks(split.leaks)
     click.echo(
         f"training {model} on {dataset.name}: {len(split.train)} train, {len(split.val)} validation, "
         f"{len(split.test)} test ({split.described})"
@@ -218,47 +258,94 @@ def train(
         f"test accuracy {result.accuracy:.4f}, loss {result.loss:.4f} "
         f"on {result.n} images, {result.training['train_seconds']:.0f} s"
     )
+    for name, part in result.per_source.items():
+        click.echo(f"  {name}: test accuracy {part.accuracy:.4f}, loss {part.loss:.4f} on {part.n} images")
     click.echo(f"run folder: {out}")
+
+
+LEAKS_SHOWN = 20
+"""Leaked test photos named on the console; config.json names them all."""
+
+
+def echo_leaks(leaks: dict) -> None:
+    """Say which test photos training has seen and that they left the test."""
+    found = leaks["found"]
+    click.echo(f"leak check ({leaks['rule']}): {len(found)} test photos dropped from the test")
+    for leak in found[:LEAKS_SHOWN]:
+        click.echo(f"  {leak['test']} = {leak['matches']} ({leak['in']}, {leak['bits']} bits apart)")
+    if len(found) > LEAKS_SHOWN:
+        click.echo(f"  and {len(found) - LEAKS_SHOWN} more (config.json names them all)")
 
 
 @click.command()
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option("--data", "data_name", required=True, help="A dataset name or path with classes the run knows.")
+@click.option(
+    "--data",
+    "data_name",
+    help="A dataset name or path with classes the run knows; several, comma-separated, give a row each. "
+    "Default: each source the run trained on.",
+)
 @click.option(
     "--variants",
     is_flag=True,
     help="Score the same photos mirrored, turned (up to 90 degrees either way), rescaled and shifted too, one "
     "figure per change, and write them into the run folder as variants.json.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def evaluate(run: Path, data_name: str, variants: bool, as_json: bool) -> None:
-    """Evaluate a saved run on a dataset: exactly its test images when the run trained on this data (refused
-    when they cannot be found again), a course pair's test file, else all of it.
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON instead of text: one object, or a list of one per dataset."
+)
+def evaluate(run: Path, data_name: str | None, variants: bool, as_json: bool) -> None:
+    """Evaluate a saved run on datasets, one at a time: exactly its test images when the run trained on this data
+    or mixed it in (refused when they cannot be found again), a course pair's test file, else all of it.
 
     \b
     Example:
       cnnapp evaluate runs/demo/signs --data sign-digits --json
       cnnapp evaluate runs/demo/signs --data sign-digits --variants
+      cnnapp evaluate runs/mixed --data smiles,genki4k
+      cnnapp evaluate runs/mixed   # on the test photos of each source it trained on
     """
     from cnnapp.training.rundir import read_run
 
-    read_run(run)
-    dataset = load_dataset(data_name)
+    info = read_run(run)
+    names = data_names(data_name) if data_name else [s["name"] for s in run_sources(info.config)]
+    if variants and len(names) > 1:
+        raise CnnappError(f"--variants: scores one dataset at a time, not {len(names)} ({', '.join(names)})")
+    datasets = [load_dataset(name) for name in names]
     keras_quietly()
     if variants:
-        report_variants(run, dataset, as_json)
+        report_variants(run, datasets[0], as_json)
         return
     from cnnapp.training.reuse import evaluate_run
 
-    result = evaluate_run(run, dataset)
+    results = [evaluate_run(run, dataset) for dataset in datasets]
     if as_json:
         keys = ("accuracy", "loss", "n", "per_class_accuracy", "confusion_matrix", "class_names")
-        click.echo(json.dumps({k: getattr(result, k) for k in keys} | {"evaluated_on": result.images}))
+        rows = [
+            {k: getattr(r, k) for k in keys} | {"data": d.name, "evaluated_on": r.images}
+            for r, d in zip(results, datasets, strict=True)
+        ]
+        click.echo(json.dumps(rows[0] if len(rows) == 1 else rows))
         return
-    click.echo(f"{run} on {result.images}")
-    click.echo(f"  accuracy {result.accuracy:.4f}  loss {result.loss:.4f}  n {result.n}")
-    for name, value in result.per_class_accuracy.items():
-        click.echo(f"  {name:<14} {'-' if value is None else f'{value:.4f}'}")
+    if len(results) == 1:
+        result = results[0]
+        click.echo(f"{run} on {result.images}")
+        click.echo(f"  accuracy {result.accuracy:.4f}  loss {result.loss:.4f}  n {result.n}")
+        for name, value in result.per_class_accuracy.items():
+            click.echo(f"  {name:<14} {'-' if value is None else f'{value:.4f}'}")
+        return
+    width = max(len(d.name) for d in datasets)
+    click.echo(f"{run}, one row per dataset:")
+    click.echo(f"  {'data':<{width}}  accuracy    loss      n  images")
+    for dataset, result in zip(datasets, results, strict=True):
+        click.echo(
+            f"  {dataset.name:<{width}}  {result.accuracy:8.4f}  {result.loss:6.4f}  {result.n:5d}  {result.images}"
+        )
+
+
+def run_sources(config: dict) -> list[dict]:
+    """The sources a run trained on, as its config records them: each of mixed data, else its one dataset."""
+    return config["data"].get("sources") or [config["data"]]
 
 
 def report_variants(run: Path, dataset: Dataset, as_json: bool) -> None:

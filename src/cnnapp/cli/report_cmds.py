@@ -84,11 +84,12 @@ def report(run: Path, data_name: str | None, out: Path | None) -> None:
       cnnapp report runs/demo/signs
       cnnapp report runs/demo/happy --data happy-house --out happy-house-report
     """
+    from cnnapp.cli.model_cmds import chosen_data
     from cnnapp.training.rundir import read_run
 
     info = read_run(run)
     try:
-        dataset = load_dataset(data_name or info.config["data"]["name"])
+        dataset = chosen_data(data_name or info.config["data"]["name"], None)
     except CnnappError as error:
         if data_name:
             raise

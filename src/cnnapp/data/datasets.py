@@ -1,5 +1,6 @@
 """Datasets by name or path: the course's HDF5 pairs and image folders, as one Dataset type."""
 
+import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,6 +46,14 @@ NAMED = {
         "the Sign Language Digits Dataset, github.com/ardamavi/Sign-Language-Digits-Dataset (folder Dataset/)",
         {},
     ),
+    "signs-photos": Named(
+        "signs-photos",
+        "folder",
+        "signs-photos",
+        "the SIGNS photos of the deep-learning course as JPEG files in their own train/test split, "
+        "github.com/littlecapa/pytorch_template (folder data/64x64_SIGNS)",
+        {},
+    ),
     "smiles": Named(
         "smiles",
         "folder",
@@ -78,11 +87,26 @@ NAMED = {
 
 
 @dataclass(frozen=True)
+class Part:
+    """One source of a mixed dataset: its images are x[start:stop] of the whole, train and test its own split
+    (indices within the source) when it ships one."""
+
+    name: str
+    source: str
+    fingerprint: str
+    start: int
+    stop: int
+    train: np.ndarray | None = None
+    test: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
 class Dataset:
     """Images of one dataset with their class indices.
 
-    For course files, `train` and `test` are the index arrays of the two files (train is empty when only
-    the test file is there); for image folders both are None and a seeded split is made later.
+    For course files and folders laid out as train/ and test/, `train` and `test` are the index arrays of the
+    two parts (train is empty when only a course test file is there); for other image folders both are None and a
+    seeded split is made later. A dataset mixed from several sources lists them in `parts`.
     """
 
     name: str
@@ -95,6 +119,7 @@ class Dataset:
     train: np.ndarray | None = None
     test: np.ndarray | None = None
     faces: np.ndarray | None = None  # (n,) bool, whether a face was found in each image, once cropped to faces
+    parts: tuple[Part, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Images per class."""
@@ -149,6 +174,31 @@ def load_image_folder(folder: Path, name: str, labels: dict[str, str] | None = N
     )
 
 
+def load_split_folder(folder: Path, name: str, labels: dict[str, str] | None = None) -> Dataset:
+    """A folder that ships its own split: train/ and test/, each with the same class subfolders."""
+    x_train, y_train, names, train_paths, train_print = load_folder(folder / "train")
+    x_test, y_test, test_names, test_paths, test_print = load_folder(folder / "test")
+    if test_names != names:
+        raise CnnappError(f"{folder}: test/ has classes {', '.join(test_names)}, train/ has {', '.join(names)}")
+    n_train = len(y_train)
+    return Dataset(
+        name=name,
+        source=str(folder),
+        class_names=tuple((labels or {}).get(c, c) for c in names),
+        x=np.concatenate([x_train, x_test]),
+        y=np.concatenate([y_train, y_test]),
+        fingerprint=hashlib.sha256(f"{train_print} {test_print}".encode()).hexdigest(),
+        paths=tuple(f"train/{p}" for p in train_paths) + tuple(f"test/{p}" for p in test_paths),
+        train=np.arange(n_train),
+        test=np.arange(n_train, n_train + len(y_test)),
+    )
+
+
+def ships_split(folder: Path) -> bool:
+    """Whether a folder is laid out as train/ and test/ class folders."""
+    return (folder / "train").is_dir() and (folder / "test").is_dir()
+
+
 def _course_prefix(folder: Path) -> str | None:
     for prefix, (train_name, test_name) in COURSE_FILES.items():
         if (folder / test_name).is_file() or (folder / train_name).is_file():
@@ -176,6 +226,8 @@ def load_dataset(name: str) -> Dataset:
         where = data_dir() / named.location if named.kind == "folder" else data_dir()
         if named.kind == "course":
             return load_course(where, named.location, name, named.labels)
+        if ships_split(where):
+            return load_split_folder(where, name, named.labels)
         return load_image_folder(where, name, named.labels)
     path = Path(name)
     if not path.exists():
@@ -191,7 +243,58 @@ def load_dataset(name: str) -> Dataset:
     prefix = _course_prefix(path)
     if prefix:
         return load_course(path, prefix, name, labels_for("course", prefix))
+    if ships_split(path):
+        return load_split_folder(path, name, labels_for("folder", str(path.resolve())))
     return load_image_folder(path, name, labels_for("folder", str(path.resolve())))
+
+
+def mixed(datasets: list[Dataset]) -> Dataset:
+    """Several sources as one dataset, in the order given; they must have the same classes in the same order."""
+    first = datasets[0]
+    for other in datasets[1:]:
+        if other.class_names != first.class_names:
+            raise CnnappError(
+                f"{other.name}: its classes ({', '.join(other.class_names)}) differ from those of {first.name} "
+                f"({', '.join(first.class_names)}); mixed sources need the same classes in the same order"
+            )
+    names = [d.name for d in datasets]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise CnnappError(f"--data {','.join(names)}: {', '.join(twice)} given twice")
+    stops = np.cumsum([len(d.y) for d in datasets])
+    parts = tuple(
+        Part(d.name, d.source, d.fingerprint, int(stop - len(d.y)), int(stop), d.train, d.test)
+        for d, stop in zip(datasets, stops, strict=True)
+    )
+    everywhere = all(d.paths is not None for d in datasets)
+    return Dataset(
+        name=",".join(names),
+        source=", ".join(d.source for d in datasets),
+        class_names=first.class_names,
+        x=np.concatenate([d.x for d in datasets]),
+        y=np.concatenate([d.y for d in datasets]),
+        fingerprint=hashlib.sha256(" ".join(d.fingerprint for d in datasets).encode()).hexdigest(),
+        paths=tuple(p for d in datasets for p in d.paths) if everywhere else None,
+        parts=parts,
+    )
+
+
+def part_of(dataset: Dataset, part: Part) -> Dataset:
+    """One source of a mixed dataset on its own, as it was loaded."""
+    within = slice(part.start, part.stop)
+    return replace(
+        dataset,
+        name=part.name,
+        source=part.source,
+        fingerprint=part.fingerprint,
+        x=dataset.x[within],
+        y=dataset.y[within],
+        paths=None if dataset.paths is None else dataset.paths[within],
+        faces=None if dataset.faces is None else dataset.faces[within],
+        train=part.train,
+        test=part.test,
+        parts=(),
+    )
 
 
 def class_number(dataset: Dataset, class_name: str) -> int:
@@ -203,6 +306,8 @@ def class_number(dataset: Dataset, class_name: str) -> int:
 
 def select_classes(dataset: Dataset, wanted: list[str]) -> Dataset:
     """The dataset restricted to the wanted classes, renumbered in their order in wanted."""
+    if dataset.parts:
+        return mixed([select_classes(part_of(dataset, p), wanted) for p in dataset.parts])
     old = [class_number(dataset, c) for c in wanted]
     if len(wanted) < 2:
         raise CnnappError(f"{dataset.name}: choose at least two classes, got {', '.join(wanted) or 'none'}")

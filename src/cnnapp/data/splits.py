@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, StratifiedKFold, train_test_split
 
-from cnnapp.data.datasets import Dataset
+from cnnapp.data.datasets import Dataset, part_of
 from cnnapp.errors import CnnappError
 
 DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
@@ -18,7 +18,8 @@ class Split:
     """Index arrays into a Dataset; `described` says where each part came from.
 
     seed and fractions are None for course files, whose split is their own two files; groups is the
-    file-name pattern that kept each group of photos on one side, if any.
+    file-name pattern that kept each group of photos on one side, if any; leaks records the test photos found
+    again in training (see data/leaks.py) and what was done about them.
     """
 
     train: np.ndarray
@@ -28,6 +29,7 @@ class Split:
     seed: int | None = None
     fractions: tuple[float, float, float] | None = None
     groups: str | None = None
+    leaks: dict | None = None
 
     @property
     def validates_on_test(self) -> bool:
@@ -72,16 +74,22 @@ def split_dataset(
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
     groups: str | None = None,
 ) -> Split:
-    """Course files keep their own train/test files (the test file also validates); folders are split by
-    class, or by group when a groups pattern is given (the fractions are then shares of the groups)."""
+    """Course files keep their own train/test files (the test file also validates); a folder that ships its own
+    split keeps it and validates on a seeded, stratified share of its training photos; other folders are split by
+    class, or by group when a groups pattern is given (the fractions are then shares of the groups). A mixed
+    dataset is split source by source, each as if alone."""
+    if dataset.parts:
+        return _split_parts(dataset, seed, fractions, groups)
     ids = group_ids(dataset, groups) if groups else None
-    if dataset.train is not None:
+    if dataset.train is not None and dataset.paths is None:
         return Split(
             dataset.train, dataset.test, dataset.test, "course files: train file / test file (also validation)"
         )
     train_f, val_f, test_f = fractions
     if min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
         raise CnnappError(f"split {fractions}: three positive fractions summing to 1 are needed")
+    if dataset.train is not None:
+        return _own_split(dataset, seed, tuple(fractions), ids, groups)
     everything = np.arange(len(dataset.y))
     shares = "/".join(f"{round(f * 100)}" for f in fractions)
     if groups:
@@ -104,6 +112,46 @@ def split_dataset(
         ) from None
     described = f"stratified {shares} split, seed {seed}"
     return Split(np.sort(train), np.sort(val), np.sort(test), described, seed, tuple(fractions))
+
+
+def _own_split(
+    dataset: Dataset, seed: int, fractions: tuple[float, float, float], ids: np.ndarray | None, groups: str | None
+) -> Split:
+    """The source's own train/test split; validation takes the share of its training photos that the fractions
+    give validation beside training (stratified, or by group when a groups pattern is given)."""
+    val_share = fractions[1] / (fractions[0] + fractions[1])
+    if groups:
+        _enough_groups(dataset, groups, ids[dataset.train], 2)
+        train, val = _by_group(dataset.train, ids, 1 - val_share, seed)
+    else:
+        try:
+            train, val = train_test_split(
+                dataset.train, test_size=val_share, stratify=dataset.y[dataset.train], random_state=seed
+            )
+        except ValueError:
+            raise CnnappError(f"{dataset.source}: too few training images to validate on a stratified share") from None
+    how = f"by group ({groups})" if groups else "stratified"
+    described = (
+        f"the source's own split: train/ ({len(dataset.train)}, {round(val_share * 100)}% of it validates, "
+        f"{how}, seed {seed}) / test/ ({len(dataset.test)})"
+    )
+    return Split(np.sort(train), np.sort(val), dataset.test, described, seed, fractions, groups)
+
+
+def _split_parts(dataset: Dataset, seed: int, fractions: tuple[float, float, float], groups: str | None) -> Split:
+    """Each source of a mixed dataset split on its own, the parts' indices joined."""
+    splits = []
+    for part in dataset.parts:
+        split = split_dataset(part_of(dataset, part), seed, fractions, groups)
+        if split.validates_on_test:
+            raise CnnappError(f"{part.name}: course files validate on their test file, so they cannot be mixed")
+        splits.append(split)
+    joined = [
+        np.concatenate([getattr(s, side) + p.start for s, p in zip(splits, dataset.parts, strict=True)])
+        for side in ("train", "val", "test")
+    ]
+    described = "; ".join(f"{p.name}: {s.described}" for s, p in zip(splits, dataset.parts, strict=True))
+    return Split(*joined, described, seed, tuple(fractions), groups)
 
 
 def fold_splits(

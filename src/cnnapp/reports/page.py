@@ -81,6 +81,11 @@ def config_section(config: dict) -> str:
         ("split", split.get("described")),
         ("train / validation / test", f"{split.get('n_train')} / {split.get('n_val')} / {split.get('n_test')}"),
     ]
+    leaks = split.get("leaks")
+    if leaks:
+        named = [f"{f['test']} = {f['matches']} ({f['in']})" for f in leaks["found"]]
+        split_rows.append(("leak check", f"{leaks['rule']}; {leaks['action']}: {len(named)} test photos"))
+        split_rows.append(("leaked test photos", named or "none"))
     other = [
         ("seed", config.get("seed")),
         ("initial weights", config.get("initial_weights")),
@@ -129,6 +134,29 @@ def results_section(run: RunInfo, result: Result) -> str:
         + "</div><div><h3>Recorded at training (metrics.json)</h3>"
         + key_values(trained, "results-recorded")
         + "</div></div>"
+    )
+
+
+def sources_section(run: RunInfo) -> str:
+    """The test figures of each source of a mixed run, as recorded at training, else nothing."""
+    per_source = run.metrics.get("per_source")
+    if not per_source:
+        return ""
+    splits = {s["name"]: s for s in run.config["data"].get("sources") or []}
+    rows = [
+        [
+            escape(name),
+            f"{m['test_accuracy']:.4f}",
+            f"{m['test_loss']:.4f}",
+            str(m["n_test"]),
+            escape(" / ".join(str(splits.get(name, {}).get(k, "-")) for k in ("n_train", "n_val", "n_test"))),
+        ]
+        for name, m in per_source.items()
+    ]
+    header = ["source", "test accuracy", "test loss", "test images", "train / validation / test"]
+    mix = run.config.get("hyperparameters", {}).get("mix", "size")
+    return f'<h2 id="sources">Per source (mix: {escape(mix)}; recorded at training)</h2>' + table(
+        header, rows, {1, 2, 3}, "per-source"
     )
 
 
@@ -220,6 +248,7 @@ def report_page(
         '<h2 id="mistakes">Most confident mistakes, and what the model saw</h2>' + mistakes,
         variants_section(variants) if variants else "",
         results_section(run, result),
+        sources_section(run),
         "<h2>Per-class precision, recall and F1</h2>" + per_class_table(per_class, names),
         "<h2>Test photos and predictions</h2>"
         + embedded(figures["predictions"], "test photos with true and predicted labels"),

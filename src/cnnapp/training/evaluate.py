@@ -42,9 +42,12 @@ class Result:
     class_names: list[str]
     images: str = ""  # which images, in words
     training: dict = field(default_factory=dict)
+    per_source: dict[str, "Result"] = field(default_factory=dict)  # the same figures for each source of mixed data
 
     def metrics(self) -> dict:
-        """The run's metrics.json: test_accuracy, test_loss, n_test, the per-class figures and the training's."""
+        """The run's metrics.json: test_accuracy, test_loss, n_test, the per-class figures, the training's and,
+        for mixed data, all of them per source."""
+        per_source = {"per_source": {name: r.metrics() for name, r in self.per_source.items()}}
         return {
             "test_accuracy": self.accuracy,
             "test_loss": self.loss,
@@ -53,6 +56,7 @@ class Result:
             "confusion_matrix": self.confusion_matrix,
             "class_names": self.class_names,
             **self.training,
+            **(per_source if self.per_source else {}),
         }
 
     @classmethod
@@ -62,7 +66,8 @@ class Result:
         return cls(
             *(metrics[key] for key in named),
             images="its test images",
-            training={k: v for k, v in metrics.items() if k not in named},
+            training={k: v for k, v in metrics.items() if k not in (*named, "per_source")},
+            per_source={name: cls.from_metrics(m) for name, m in metrics.get("per_source", {}).items()},
         )
 
 

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cnnapp.data.datasets import Dataset
+from cnnapp.data.datasets import Dataset, part_of
 from cnnapp.data.faces import RULE as FACE_RULE
 from cnnapp.data.faces import seen_dataset
 from cnnapp.data.images import scale
@@ -49,6 +49,7 @@ class Settings:
     crop: str = "none"  # or "face": the model sees the face found in each photo (see data/faces.py)
     colour: str = "colour"  # or "grey": the model sees only the grey levels
     balance: bool = False  # weigh each class's training photos so that every class counts as much in the loss
+    mix: str = "size"  # or "balanced": each source of mixed data weighs the same in the loss, whatever its size
 
 
 def default_settings(model: str, seed: int = 1, **overrides) -> Settings:
@@ -99,6 +100,22 @@ def class_weights(labels: np.ndarray, classes: int) -> dict[int, float]:
     return {c: len(labels) / (present * n) for c, n in enumerate(counts) if n}
 
 
+def photo_weights(dataset: Dataset, train: np.ndarray, settings: Settings) -> np.ndarray | None:
+    """Each training photo's weight in the loss (a mean of 1): balanced classes, balanced sources or both; None
+    when every photo weighs the same."""
+    weights = np.ones(len(train))
+    if settings.balance:
+        by_class = class_weights(dataset.y[train], len(dataset.class_names))
+        weights *= np.array([by_class[c] for c in dataset.y[train]])
+    if settings.mix == "balanced" and dataset.parts:
+        owner = np.searchsorted([p.stop for p in dataset.parts], train, side="right")
+        counts = np.bincount(owner, minlength=len(dataset.parts))
+        weights *= len(train) / (np.count_nonzero(counts) * counts[owner])
+    if not settings.balance and not (settings.mix == "balanced" and dataset.parts):
+        return None
+    return weights / weights.mean()
+
+
 def fit(
     model: keras.Model,
     binary: bool,
@@ -140,7 +157,7 @@ def fit(
         batch_size=settings.batch_size,
         epochs=settings.epochs,
         callbacks=callbacks,
-        class_weight=class_weights(dataset.y[split.train], classes) if settings.balance else None,
+        sample_weight=photo_weights(dataset, split.train, settings),
         verbose=verbose,
     )
     model.save(folder / "last.keras")
@@ -332,6 +349,12 @@ def trained(
     model.save(folder / "model.keras")
     probs = probabilities(model, dataset.x[split.test])
     result = result_of(probs, dataset.y[split.test], dataset.class_names, "its test images")
+    per_source = {}
+    for part in dataset.parts:
+        mine = (split.test >= part.start) & (split.test < part.stop)
+        per_source[part.name] = result_of(
+            probs[mine], dataset.y[split.test[mine]], dataset.class_names, f"{part.name}, its test images"
+        )
     training = {
         "train_seconds": round(seconds, 2),
         "epochs_run": len(history["loss"]),
@@ -339,7 +362,32 @@ def trained(
         "best_epoch": int(np.argmin(history["val_loss"])) + 1,
         "kept": kept,
     }
-    return replace(result, training=training)
+    return replace(result, training=training, per_source=per_source)
+
+
+def sources_of(dataset: Dataset, split: Split) -> list[dict]:
+    """Each source of a mixed dataset as the run used it, its test photos recorded as a single-source run records
+    them (indices within the source as loaded, and file names)."""
+    records = []
+    for part in dataset.parts:
+        alone = part_of(dataset, part)
+        sides = {side: getattr(split, side) for side in ("train", "val", "test")}
+        mine = {side: ix[(ix >= part.start) & (ix < part.stop)] - part.start for side, ix in sides.items()}
+        records.append(
+            {
+                "name": part.name,
+                "source": part.source,
+                "fingerprint": part.fingerprint,
+                "counts": alone.counts(),
+                "n_images": len(alone.y),
+                "n_train": len(mine["train"]),
+                "n_val": len(mine["val"]),
+                "n_test": len(mine["test"]),
+                "test_indices": mine["test"].tolist(),
+                "test_files": None if alone.paths is None else [alone.paths[i] for i in mine["test"]],
+            }
+        )
+    return records
 
 
 def config_of(
@@ -361,6 +409,7 @@ def config_of(
             "fingerprint": dataset.fingerprint,
             "class_names": list(dataset.class_names),
             "counts": dataset.counts(),
+            "sources": sources_of(dataset, split) if dataset.parts else None,
         },
         "split": {
             "described": split.described,
@@ -374,6 +423,7 @@ def config_of(
             "validates_on_test": split.validates_on_test,
             "test_indices": split.test.tolist(),
             "test_files": None if dataset.paths is None else [dataset.paths[i] for i in split.test],
+            "leaks": split.leaks,
         },
         "hyperparameters": {
             **asdict(settings),

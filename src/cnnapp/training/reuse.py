@@ -37,10 +37,11 @@ def matched(run: RunInfo, dataset: Dataset) -> Dataset:
     return replace(subset, class_names=tuple(run.class_names), y=index[subset.y])
 
 
-def recorded_test(run: RunInfo, data: Dataset) -> np.ndarray:
+def recorded_test(run: RunInfo, data: Dataset, split: dict | None = None) -> np.ndarray:
     """The run's test images in the data it trained on (matched to its classes), exactly as its config records
-    them; CnnappError when they cannot be found again."""
-    split, where = run.config["split"], run.path / "config.json"
+    them (in split, its record of one source of mixed data, else its split); CnnappError when they cannot be found
+    again."""
+    split, where = split or run.config["split"], run.path / "config.json"
     if "test_indices" not in split:
         raise CnnappError(f"{where}: does not record its test images, so they cannot be told from its training images")
     which = np.asarray(split["test_indices"], dtype=np.int64)
@@ -59,9 +60,12 @@ def recorded_test(run: RunInfo, data: Dataset) -> np.ndarray:
 
 def evaluation_images(run: RunInfo, data: Dataset) -> tuple[np.ndarray, str]:
     """Which images of a matched dataset to evaluate on: exactly the run's test images when it is the data the run
-    trained on (same fingerprint), else a course pair's test file, else all of it."""
+    trained on (same fingerprint) or one of the sources it mixed, else a course pair's test file, else all of it."""
     if data.fingerprint == run.config["data"]["fingerprint"]:
         return recorded_test(run, data), f"the run's test images ({run.config['split']['described']})"
+    for source in run.config["data"].get("sources") or []:
+        if data.fingerprint == source["fingerprint"]:
+            return recorded_test(run, data, source), "the run's test images of this source"
     if data.test is not None:
         return data.test, "its test file"
     return np.arange(len(data.y)), "all of its images"
