@@ -25,6 +25,10 @@ def export_missing(specs: tuple[str, ...]) -> None:
             click.echo(f"wrote {path}, within {difference:.1e} of the Keras model", err=True)
 
 
+WILDCARDS = ("0.0.0.0", "::")
+"""--host values that listen on every address rather than name one."""
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     """A socket listening on host:port; CnnappError when it cannot be had (the port is taken, say)."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -52,7 +56,16 @@ def listening_socket(host: str, port: int) -> socket.socket:
 @click.option(
     "--max-photos", type=click.IntRange(min=1), default=64, show_default=True, help="Most photos in one request."
 )
-def serve(runs: tuple[str, ...], host: str, port: int, max_photo_mb: float, max_photos: int) -> None:
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name to answer besides localhost, 127.0.0.1, ::1 and --host (repeatable); others get 400.",
+)
+def serve(
+    runs: tuple[str, ...], host: str, port: int, max_photo_mb: float, max_photos: int, allowed_hosts: tuple[str, ...]
+) -> None:
     """Serve RUNS: a web page at / to drop photos or use the webcam, a JSON API under /api, its docs at /docs.
 
     Each run is served under its folder's name, or NAME=RUN names it. Predictions run with ONNX Runtime: a run
@@ -61,13 +74,14 @@ def serve(runs: tuple[str, ...], host: str, port: int, max_photo_mb: float, max_
     \b
     Example:
       cnnapp serve runs/demo/happy runs/demo/signs
-      cnnapp serve door=runs/demo/happy --host 0.0.0.0 --port 8080
+      cnnapp serve door=runs/demo/happy --host 0.0.0.0 --port 8080 --allowed-host door.local
       curl -F photos=@face.jpg http://127.0.0.1:8000/api/models/door/predict
     """
     export_missing(runs)
     import uvicorn
 
     from cnnapp.web.app import Limits, create_app
+    from cnnapp.web.guards import LOCAL_HOSTS, HeaderDeadline
     from cnnapp.web.served import load_served
 
     models = load_served(list(runs))
@@ -76,8 +90,9 @@ def serve(runs: tuple[str, ...], host: str, port: int, max_photo_mb: float, max_
         from cnnapp.data.faces import detector
 
         detector()  # loaded now rather than at the first photo
-    app = create_app(models, Limits(photo_bytes=int(max_photo_mb * 1024 * 1024), photos=max_photos))
+    hosts = (*LOCAL_HOSTS, *([] if host in WILDCARDS else [host]), *allowed_hosts)
+    app = create_app(models, Limits(photo_bytes=int(max_photo_mb * 1024 * 1024), photos=max_photos), hosts)
     sock = listening_socket(host, port)
     shown = "localhost" if host in ("127.0.0.1", "localhost") else host
     click.echo(f"serving {', '.join(models)} at http://{shown}:{sock.getsockname()[1]}/ (API docs at /docs)", err=True)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(app, http=HeaderDeadline, log_level="warning")).run(sockets=[sock])
