@@ -310,3 +310,22 @@ def test_the_documented_error_answers_are_the_real_ones(server: Server):
         assert set(response.json()) == fields(str(response.status_code)) == {"detail"}, response.text
         assert isinstance(response.json()["detail"], str)
     assert "HTTPValidationError" not in components
+
+
+def test_example_photos_are_test_photos_of_their_class(server: Server):
+    for model in httpx.get(f"{server.url}/api/models").json():
+        config = json.loads((server.runs[model["name"]] / "config.json").read_text())
+        test_files = config["split"]["test_files"]
+        assert len(model["examples"]) == 3 * len(model["classes"])
+        for example in model["examples"]:
+            (name,) = [f for f in test_files if Path(f).name == example["name"]]
+            assert Path(name).parts[0] == example["label"]
+            response = httpx.get(f"{server.url}{example['url']}")
+            assert response.status_code == 200
+            assert response.content == (Path(config["data"]["source"]) / name).read_bytes()
+        assert model["examples_credit"].startswith(f"from the test split of {config['data']['name']}")
+        assert "licence: see the data folder" in model["examples_credit"]
+    missing = httpx.get(f"{server.url}/api/models/signs/examples/6")
+    assert (missing.status_code, missing.json()) == (404, {"detail": "no example photo 6 of a model named 'signs'"})
+    wrong = httpx.get(f"{server.url}/api/models/signs/examples/first")
+    assert wrong.status_code == 400 and wrong.json()["detail"].startswith("number: ")

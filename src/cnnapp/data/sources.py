@@ -21,7 +21,8 @@ class Source:
 
     `target` is the file or folder it becomes under the data directory. For an archive, `members` maps a path
     inside the archive's one top folder to a path under the data directory (inside `target`), in the order they
-    are placed; a plain file has no members and is placed as `target` itself.
+    are placed; a plain file has no members and is placed as `target` itself. `licence` says on what terms its
+    photos may be shown.
     """
 
     name: str
@@ -29,6 +30,7 @@ class Source:
     target: str
     checksum: str
     members: dict[str, str] = field(default_factory=dict)
+    licence: str = ""
 
 
 SOURCES = {
@@ -42,6 +44,7 @@ SOURCES = {
             "LICENSE": "sign-language-digits/LICENSE",
             "README.md": "sign-language-digits/README.upstream.md",
         },
+        licence="Apache-2.0 (sign-language-digits/LICENSE)",
     ),
     "smiles": Source(
         name="smiles",
@@ -53,12 +56,14 @@ SOURCES = {
             "SMILEs/positives/positives7": "smiles/positives",
             "README": "smiles/README.upstream",
         },
+        licence="as published by its author (smiles/README.upstream)",
     ),
     "happy-house": Source(
         name="happy-house",
         url=f"{GITHUB}/cristian904/happy-house-dataset/raw/405dd988c204597434a0d9789761ee223016666b/dataset/test_happy.h5",
         target="test_happy.h5",
         checksum="5e23db2f28769de83214dce1411e651489d713f9e1ec5d1ca6a61b6222115add",
+        licence="course material",
     ),
 }
 

@@ -158,6 +158,22 @@ def create_app(
             return JSONResponse({"detail": "; ".join(errors), "results": rows}, status_code=422)
         return JSONResponse(rows)
 
+    @app.get(
+        "/api/models/{name}/examples/{number}",
+        summary="An example photo from the run's test split (listed by GET /api/models)",
+        response_class=FileResponse,
+        responses={
+            200: {"content": {"image/*": {}}},
+            404: PROBLEMS[404] | {"description": "No such model or photo"},
+            "default": {"model": Problem, "description": "Any other error (400 for a number that is none)"},
+        },
+    )
+    async def example(name: str, number: int) -> FileResponse:
+        served = models.get(name)
+        if served is None or not 0 <= number < len(served.examples):
+            raise HTTPException(404, f"no example photo {number} of a model named {name!r}")
+        return FileResponse(served.examples[number].path)
+
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
