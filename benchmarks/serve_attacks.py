@@ -194,6 +194,8 @@ def main() -> None:
         cnnapp("export", str(run))
         port = free_port()
         server = start_server(run, port)
+        log: list[str] = []  # the server's messages, read as they come so that it never waits on the pipe
+        threading.Thread(target=lambda: log.extend(server.stderr), daemon=True).start()
         url = f"http://127.0.0.1:{port}/api/models/bench/predict"
         peak = 0.0
 
@@ -231,6 +233,9 @@ def main() -> None:
     if attacks.held:
         print(f"slow connections held: median {statistics.median(attacks.held):.1f} s, max {max(attacks.held):.1f} s")
     print(f"server RSS: {before:.0f} MB before, {peak:.0f} MB at peak, {after:.0f} MB after ({after - before:+.0f} MB)")
+    print(f"server messages during the run: {len(log)} lines")
+    for line in log[:5]:
+        print(f"  {line.rstrip()}")
 
 
 if __name__ == "__main__":

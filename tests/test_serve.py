@@ -272,7 +272,11 @@ def test_slow_and_idle_connections_are_closed_within_seconds(server: Server):
         seconds, answer = seconds_until_closed(slow, b"b" * 100)
         assert answer.startswith(b"HTTP/1.1 408 ") and b"arrived slower than 16 KB a second" in answer
         assert 4 < seconds < 8
+    with socket.create_connection(("127.0.0.1", port)) as gone:  # leaves halfway through its body
+        gone.sendall(f"{head}Content-Type: multipart/form-data; boundary=b\r\n\r\n--b\r\n".encode())
+    time.sleep(0.5)
     assert_still_serving(server)
+    assert "Traceback" not in server.stderr.read_text()
 
 
 def test_a_small_photo_is_answered_while_large_ones_wait_their_turn(server: Server):

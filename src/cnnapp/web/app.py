@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from swagger_ui_bundle import swagger_ui_path
 
 from cnnapp.web.answers import Decoders
@@ -209,6 +210,8 @@ async def read_uploads(request: Request, limits: Limits) -> list[tuple[str, Bina
         raise HTTPException(400, NO_PHOTOS)
     try:
         form = await request.form(max_files=limits.photos, max_fields=limits.photos)
+    except ClientDisconnect:  # nobody is left to answer; no traceback for the log
+        raise HTTPException(400, "the connection closed before the body was complete") from None
     except StarletteHTTPException as error:  # how Starlette reports a multipart body past its limits
         if "Too many files" in str(error.detail):
             raise HTTPException(413, f"more than {limits.photos} photos in one request") from None
