@@ -128,11 +128,11 @@ def test_the_smile_gate_opens_only_for_its_class(browser, server: Server):
     for photo, row in zip(server.happy_photos, rows, strict=True):
         card = page.locator(f'.card[data-path="{photo.name}"]')
         assert_card_shows(card, row)
-        door = "door opens" if row["label"] == "positives" else "door stays shut"
+        door = "door opens" if row["label"] == "smiling" else "door stays shut"
         assert card.locator(".verdict").inner_text() == door
     banner = page.locator("#door")
     assert banner.is_visible()
-    opened_for = sum(row["label"] == "positives" for row in rows)
+    opened_for = sum(row["label"] == "smiling" for row in rows)
     kind = {0: "shut", len(rows): "open"}.get(opened_for, "mixed")
     assert banner.get_attribute("class") == f"door {kind}"
     if kind == "mixed":

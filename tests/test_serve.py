@@ -42,7 +42,7 @@ def test_healthz_and_models(server: Server):
         assert models[name]["classes"] == metrics["class_names"]
         assert models[name]["test_accuracy"] == metrics["test_accuracy"]
         assert models[name]["engine"] == "onnx"
-    assert (models["door"]["model"], models["door"]["opens_door_on"]) == ("happy", "positives")
+    assert (models["door"]["model"], models["door"]["opens_door_on"]) == ("happy", "smiling")
     assert models["signs"]["opens_door_on"] is None
 
 
@@ -184,6 +184,8 @@ def test_serve_refuses_bad_runs_in_one_line(server: Server, tmp_path: Path):
     assert_one_line_error(result, "a second run named signs")
     result = run_cnnapp("serve", f"../x={server.runs['door']}")
     assert_one_line_error(result, "NAME=RUN")
+    result = run_cnnapp("serve", str(server.runs["door"]), "--allowed-host", "http://door.local:8000")
+    assert_one_line_error(result, "--allowed-host http://door.local:8000: not a host name or IP address")
     port = server.url.rsplit(":", 1)[1]
     result = run_cnnapp("serve", str(server.runs["door"]), "--port", port)
     assert_one_line_error(result, f"127.0.0.1:{port}: cannot listen there (Address already in use)")

@@ -1,5 +1,6 @@
 """`cnnapp serve`: trained runs behind a web page and an HTTP API."""
 
+import re
 import socket
 
 import click
@@ -27,6 +28,8 @@ def export_missing(specs: tuple[str, ...]) -> None:
 
 WILDCARDS = ("0.0.0.0", "::")
 """--host values that listen on every address rather than name one."""
+HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?")
+"""What an --allowed-host may be: a DNS name or an IP address, without scheme, port or path."""
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -77,6 +80,9 @@ def serve(
       cnnapp serve door=runs/demo/happy --host 0.0.0.0 --port 8080 --allowed-host door.local
       curl -F photos=@face.jpg http://127.0.0.1:8000/api/models/door/predict
     """
+    for name in allowed_hosts:
+        if not HOST_NAME.fullmatch(name):
+            raise CnnappError(f"--allowed-host {name}: not a host name or IP address (give no scheme, port or path)")
     export_missing(runs)
     import uvicorn
 

@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cnnapp.data.datasets import labels_for
 from cnnapp.data.images import is_image_file
 from cnnapp.data.sources import SOURCES
 from cnnapp.errors import CnnappError
@@ -11,8 +12,8 @@ from cnnapp.inference import Predictor, load
 from cnnapp.inference.predictor import ONNX_FILE
 from cnnapp.training.rundir import RunInfo, read_run
 
-SMILE_GATES = ("happy", "smile-net")
-"""Runs of these binary models are smile gates: the Happy House door opens on their second (positive) class."""
+SMILE_CLASSES = ["not smiling", "smiling"]
+"""A run with exactly these classes is a smile gate: the Happy House door opens on "smiling"."""
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 """What a model's name in the URL may look like."""
 EXAMPLES = 3
@@ -31,9 +32,11 @@ def test_examples(run: RunInfo, per_class: int = EXAMPLES) -> list[Example]:
     """The first per_class photo files of each class in the run's test split, where its data folder still holds
     them; none for course files, which have no photo files."""
     source = Path(run.config["data"]["source"])
+    readable = labels_for("folder", str(source.resolve()))  # class folder -> class name, as the run read them
     taken: dict[str, list[Example]] = {name: [] for name in run.class_names}
     for name in run.config["split"].get("test_files") or []:
-        label, path = Path(name).parts[0], source / name
+        folder, path = Path(name).parts[0], source / name
+        label = readable.get(folder, folder)
         if label in taken and len(taken[label]) < per_class and is_image_file(path) and path.is_file():
             taken[label].append(Example(path, label))
     return [example for examples in taken.values() for example in examples]
@@ -67,7 +70,7 @@ class ServedModel:
             "engine": self.predictor.engine,
             "crop": self.predictor.crop,
             "colour": self.predictor.colour,
-            "opens_door_on": run.class_names[1] if run.config["model"] in SMILE_GATES else None,
+            "opens_door_on": "smiling" if run.class_names == SMILE_CLASSES else None,
             "examples": [
                 {"url": f"/api/models/{self.name}/examples/{i}", "name": example.path.name, "label": example.label}
                 for i, example in enumerate(self.examples)
