@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnapp.data.images import from_array, from_pil, read_image
+from cnnapp.data.images import decode_pixels, from_array, from_pil, read_image
 from cnnapp.errors import CnnappError
 
 
@@ -135,3 +135,38 @@ def test_arrays_and_pil_images():
         from_array(np.zeros((4, 4, 2), dtype=np.uint8))
     with pytest.raises(CnnappError, match=r"\[0, 1\]"):
         from_array(np.full((4, 4, 3), 7.0))
+
+
+@pytest.mark.parametrize(
+    ("format", "named"), [("TIFF", "TIFF"), ("EPS", "PostScript (EPS)"), ("PDF", "PDF"), ("WEBP", "WebP")]
+)
+def test_other_formats_are_refused_by_their_real_name_whatever_the_suffix(tmp_path, format, named):
+    path = tmp_path / "photo.jpg"
+    halves("RGB").save(path, format=format)
+    with pytest.raises(CnnappError) as caught:
+        read_image(path)
+    assert str(caught.value) == f"{path}: a {named} image; cnnapp reads only JPEG, PNG, BMP or GIF"
+    assert decode_pixels(path) == 0
+
+
+def test_pixels_past_the_decode_cap_are_refused_before_decoding(tmp_path):
+    wide = tmp_path / "wide.png"
+    Image.new("1", (6000, 4200)).save(wide)
+    with pytest.raises(CnnappError, match=r"too large to decode \(6000x4200 pixels, over 25,000,000\)"):
+        read_image(wide)
+    assert decode_pixels(wide) == 0
+    under = tmp_path / "under.gif"
+    Image.new("L", (5000, 5000)).save(under)
+    assert read_image(under).shape == (64, 64, 3)
+    assert decode_pixels(under) == 25_000_000
+
+
+def test_a_jpeg_is_counted_at_the_scale_it_is_decoded_unless_progressive(tmp_path):
+    plain, progressive = tmp_path / "plain.jpg", tmp_path / "progressive.jpg"
+    halves("RGB", size=(8000, 4000)).save(plain)
+    halves("RGB", size=(8000, 4000)).save(progressive, progressive=True)
+    assert decode_pixels(plain) == 1000 * 500  # an eighth a side, the nearest scale above 128 pixels
+    assert decode_pixels(progressive) == 8000 * 4000
+    with progressive.open("rb") as file:
+        assert decode_pixels(file) == 8000 * 4000 and file.tell() == 0
+        assert read_image(file).shape == (64, 64, 3)

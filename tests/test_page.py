@@ -6,9 +6,12 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import numpy as np
 import pytest
 from PIL import Image
 
+from clirun import cnnapp
 from servers import Server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -90,6 +93,8 @@ def test_a_chosen_photo_gets_its_label_and_bars(browser, server: Server, confide
     assert card.locator("img").get_attribute("src").startswith("data:image/png;base64,")
     assert card.locator("img").evaluate("img => [img.naturalWidth, img.naturalHeight]") == [64, 64]
     assert page.locator("#door").is_hidden()  # a sign reader is no door
+    assert "Happy House" not in page.locator("h1").inner_text() + page.title()
+    assert page.locator("#status").inner_text() == "signs answered 1 photo"
     page.screenshot(path=str(tmp_path / "signs.png"))
 
 
@@ -123,12 +128,17 @@ def test_the_smile_gate_opens_only_for_its_class(browser, server: Server):
     for photo, row in zip(server.happy_photos, rows, strict=True):
         card = page.locator(f'.card[data-path="{photo.name}"]')
         assert_card_shows(card, row)
-        door = "door opens" if row["label"] == "positives" else "door stays shut"
+        door = "door opens" if row["label"] == "smiling" else "door stays shut"
         assert card.locator(".verdict").inner_text() == door
     banner = page.locator("#door")
     assert banner.is_visible()
-    opens = rows[-1]["label"] == "positives"
-    assert banner.get_attribute("class") == ("door open" if opens else "door shut")
+    opened_for = sum(row["label"] == "smiling" for row in rows)
+    kind = {0: "shut", len(rows): "open"}.get(opened_for, "mixed")
+    assert banner.get_attribute("class") == f"door {kind}"
+    if kind == "mixed":
+        assert banner.inner_text() == f"The door opens for {opened_for} of {len(rows)} photos."
+    assert page.locator("h1").inner_text() == "The Happy House door"
+    assert page.locator("#status").inner_text() == f"door answered {len(rows)} photos"
 
 
 def test_a_bad_photo_shows_its_error(browser, server: Server, tmp_path):
@@ -139,6 +149,43 @@ def test_a_bad_photo_shows_its_error(browser, server: Server, tmp_path):
     message = page.locator('.card.error[data-path="letter.jpg"] .message')
     message.wait_for()
     assert message.inner_text().startswith("letter.jpg: not an image")
+    assert page.locator("#status").inner_text() == "signs could not read 1 photo"
+    page.set_input_files("#files", [str(letter), str(server.signs_photos["0"][0])])
+    page.locator(".card .label").wait_for()
+    assert page.locator("#status").inner_text() == "signs answered 1 photo; 1 photo could not be read"
+
+
+def test_an_example_photo_from_the_test_split_is_answered_on_a_click(browser, server: Server):
+    (signs,) = [model for model in httpx.get(f"{server.url}/api/models").json() if model["name"] == "signs"]
+    page = opened(browser, server)
+    page.select_option("#model", "signs")
+    buttons = page.locator("#examples .example")
+    assert buttons.count() == len(signs["examples"]) == 6
+    assert page.locator("#examples-credit").inner_text() == f"Example photos to try, {signs['examples_credit']}."
+    example = signs["examples"][-1]
+    buttons.nth(5).click()
+    card = page.locator(f'.card[data-path="{example["name"]}"]')
+    card.locator(".label").wait_for()
+    content = httpx.get(f"{server.url}{example['url']}").content
+    assert_card_shows(card, server.predict("signs", [(example["name"], content)]).json()[0])
+
+
+def test_the_api_docs_render_with_no_network_beyond_the_server(browser, server: Server):
+    page = browser.new_page()
+    elsewhere = []
+
+    def only_the_server(route) -> None:
+        if route.request.url.startswith(server.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_server)
+    page.goto(f"{server.url}/docs")
+    page.locator(".opblock-summary-path", has_text="/api/models/{name}/predict").wait_for(timeout=15_000)
+    assert page.locator(".swagger-ui .info .title").inner_text().startswith("cnnapp")
+    assert elsewhere == []
 
 
 def test_on_a_phone_screen_nothing_spills_sideways(browser, server: Server, confident):
@@ -188,3 +235,21 @@ def test_the_webcam_sends_frames_and_shows_each_answer(playwright, server: Serve
         page.screenshot(path=str(tmp_path / "webcam.png"))
     finally:
         browser.close()
+
+
+def test_a_report_reads_on_a_phone_screen(browser, server: Server, tmp_path):
+    out = tmp_path / "report"
+    env = {"CNNAPP_CACHE": str(tmp_path / "cache")}
+    result = cnnapp("report", str(server.runs["door"]), "--out", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    page = browser.new_page(viewport={"width": 390, "height": 800}, is_mobile=True)
+    page.goto((out / "report.html").as_uri())
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    tables = page.locator("table")
+    assert tables.count() >= 4
+    for i in range(tables.count()):
+        box = tables.nth(i).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, tables.nth(i).get_attribute("id")
+    title = np.asarray(Image.open(out / "confusion.png").convert("L"))[:60] < 128  # the title's dark pixels
+    columns = np.flatnonzero(title.any(axis=0))
+    assert columns.size and columns[0] > 2 and columns[-1] < title.shape[1] - 3, "the title touches an edge"

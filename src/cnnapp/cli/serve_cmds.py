@@ -1,5 +1,6 @@
 """`cnnapp serve`: trained runs behind a web page and an HTTP API."""
 
+import re
 import socket
 
 import click
@@ -23,6 +24,12 @@ def export_missing(specs: tuple[str, ...]) -> None:
 
             path, difference = export_onnx(run.path)
             click.echo(f"wrote {path}, within {difference:.1e} of the Keras model", err=True)
+
+
+WILDCARDS = ("0.0.0.0", "::")
+"""--host values that listen on every address rather than name one."""
+HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?")
+"""What an --allowed-host may be: a DNS name or an IP address, without scheme, port or path."""
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -52,7 +59,16 @@ def listening_socket(host: str, port: int) -> socket.socket:
 @click.option(
     "--max-photos", type=click.IntRange(min=1), default=64, show_default=True, help="Most photos in one request."
 )
-def serve(runs: tuple[str, ...], host: str, port: int, max_photo_mb: float, max_photos: int) -> None:
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name to answer besides localhost, 127.0.0.1, ::1 and --host (repeatable); others get 400.",
+)
+def serve(
+    runs: tuple[str, ...], host: str, port: int, max_photo_mb: float, max_photos: int, allowed_hosts: tuple[str, ...]
+) -> None:
     """Serve RUNS: a web page at / to drop photos or use the webcam, a JSON API under /api, its docs at /docs.
 
     Each run is served under its folder's name, or NAME=RUN names it. Predictions run with ONNX Runtime: a run
@@ -61,13 +77,17 @@ def serve(runs: tuple[str, ...], host: str, port: int, max_photo_mb: float, max_
     \b
     Example:
       cnnapp serve runs/demo/happy runs/demo/signs
-      cnnapp serve door=runs/demo/happy --host 0.0.0.0 --port 8080
+      cnnapp serve door=runs/demo/happy --host 0.0.0.0 --port 8080 --allowed-host door.local
       curl -F photos=@face.jpg http://127.0.0.1:8000/api/models/door/predict
     """
+    for name in allowed_hosts:
+        if not HOST_NAME.fullmatch(name):
+            raise CnnappError(f"--allowed-host {name}: not a host name or IP address (give no scheme, port or path)")
     export_missing(runs)
     import uvicorn
 
     from cnnapp.web.app import Limits, create_app
+    from cnnapp.web.guards import LOCAL_HOSTS, HeaderDeadline
     from cnnapp.web.served import load_served
 
     models = load_served(list(runs))
@@ -76,8 +96,9 @@ def serve(runs: tuple[str, ...], host: str, port: int, max_photo_mb: float, max_
         from cnnapp.data.faces import detector
 
         detector()  # loaded now rather than at the first photo
-    app = create_app(models, Limits(photo_bytes=int(max_photo_mb * 1024 * 1024), photos=max_photos))
+    hosts = (*LOCAL_HOSTS, *([] if host in WILDCARDS else [host]), *allowed_hosts)
+    app = create_app(models, Limits(photo_bytes=int(max_photo_mb * 1024 * 1024), photos=max_photos), hosts)
     sock = listening_socket(host, port)
     shown = "localhost" if host in ("127.0.0.1", "localhost") else host
     click.echo(f"serving {', '.join(models)} at http://{shown}:{sock.getsockname()[1]}/ (API docs at /docs)", err=True)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(app, http=HeaderDeadline, log_level="warning")).run(sockets=[sock])

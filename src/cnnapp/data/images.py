@@ -11,8 +11,24 @@ from cnnapp.errors import CnnappError
 from cnnapp.settings import IMAGE_SIZE
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+FORMATS = ("JPEG", "PNG", "BMP", "GIF")
+"""The formats cnnapp decodes: Pillow is never asked to open a file as any other."""
 MAX_PIXELS = 60_000_000
 """Larger images are refused as likely decompression bombs (about 7,700 pixels a side)."""
+DECODE_PIXELS = 25_000_000
+"""Most pixels decoded from one photo (5,000 a side). A JPEG is reduced towards the size needed while it is
+decoded, so a phone's photo stays far below; a PNG, BMP or GIF above is refused before its pixels are read."""
+OTHER_FORMATS = {
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+    b"%!PS": "PostScript (EPS)",
+    b"\xc5\xd0\xd3\xc6": "PostScript (EPS)",
+    b"%PDF": "PDF",
+    b"8BPS": "Photoshop (PSD)",
+    b"\xffO\xffQ": "JPEG 2000",
+    b"\x00\x00\x00\x0cjP  ": "JPEG 2000",
+}
+"""First bytes of image formats people send that cnnapp refuses, and the format's name for the message."""
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
@@ -49,25 +65,80 @@ OPEN_SIZE = 1024
 """A photo opened whole (for finding a face in it) is cut down to about this many pixels on its longer side."""
 
 
+def first_bytes(file: Path | BinaryIO, n: int = 16) -> bytes:
+    """The first n bytes of a file (a path or an open binary file, left at its start)."""
+    if isinstance(file, Path):
+        with file.open("rb") as opened:
+            return opened.read(n)
+    file.seek(0)
+    head = file.read(n)
+    file.seek(0)
+    return head
+
+
+def other_format(head: bytes) -> str | None:
+    """The name of the refused image format a file's first bytes show, if any."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"avif"):
+        return "HEIF/AVIF"
+    return next((name for start, name in OTHER_FORMATS.items() if head.startswith(start)), None)
+
+
+def not_read(file: Path | BinaryIO) -> str:
+    """Why Pillow opens none of FORMATS from this file, naming its real format when it is a known image format."""
+    kind = other_format(first_bytes(file))
+    if kind:
+        return f"a {kind} image; cnnapp reads only JPEG, PNG, BMP or GIF"
+    return "not an image cnnapp can read (JPEG, PNG, BMP or GIF)"
+
+
+def opened(file: Path | BinaryIO) -> Image.Image:
+    """The image file opened as one of FORMATS (its header read, no pixels yet); images above MAX_PIXELS raise
+    Pillow's decompression bomb error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(file, formats=FORMATS)
+
+
+def decode_pixels(file: Path | BinaryIO, size: int = IMAGE_SIZE) -> int:
+    """How many pixels decoding the file at about size pixels takes (a progressive JPEG holds all of its own
+    while it is reduced); 0 for a file refused without decoding. An open file is left at its start."""
+    try:
+        with opened(file) as image:
+            whole = image.width * image.height
+            image.draft(None, (size * 2, size * 2))
+            if image.width * image.height > DECODE_PIXELS:
+                return 0
+            return whole if image.info.get("progressive") else image.width * image.height
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return 0
+    finally:
+        if not isinstance(file, Path):
+            file.seek(0)
+
+
 def open_photo(path: Path | str | BinaryIO, size: int = IMAGE_SIZE, name: str | None = None) -> Image.Image:
     """One image file (a path or an open binary file) as an RGB PIL image, decoded at about size pixels (JPEGs
     are decoded at the scale nearest above twice that); CnnappError naming the file (name, else the path) if it
-    cannot be read."""
+    cannot be read, is not one of FORMATS, or needs more than DECODE_PIXELS."""
     path = Path(path) if isinstance(path, str) else path
     shown = name or path
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.draft(None, (size * 2, size * 2))
-                image.load()
-                return to_rgb(image)
+        with opened(path) as image:
+            image.draft(None, (size * 2, size * 2))
+            if image.width * image.height > DECODE_PIXELS:
+                raise CnnappError(
+                    f"{shown}: image too large to decode ({image.width}x{image.height} pixels, over {DECODE_PIXELS:,})"
+                )
+            image.load()
+            return to_rgb(image)
     except FileNotFoundError:
         raise CnnappError(f"{shown}: no such file") from None
     except IsADirectoryError:
         raise CnnappError(f"{shown}: is a directory, not an image") from None
     except UnidentifiedImageError:
-        raise CnnappError(f"{shown}: not an image cnnapp can read (JPEG, PNG, BMP or GIF)") from None
+        raise CnnappError(f"{shown}: {not_read(path)}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise CnnappError(f"{shown}: image too large (over {MAX_PIXELS:,} pixels)") from None
     except (OSError, SyntaxError, ValueError) as error:

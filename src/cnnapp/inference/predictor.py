@@ -9,7 +9,16 @@ import numpy as np
 from PIL import Image
 
 from cnnapp.data.faces import as_seen, face_crops, view_of
-from cnnapp.data.images import OPEN_SIZE, array_image, from_array, from_pil, read_image, read_whole, to_rgb
+from cnnapp.data.images import (
+    OPEN_SIZE,
+    array_image,
+    decode_pixels,
+    from_array,
+    from_pil,
+    read_image,
+    read_whole,
+    to_rgb,
+)
 from cnnapp.errors import CnnappError
 from cnnapp.settings import IMAGE_SIZE
 from cnnapp.training.rundir import RunInfo, read_run
@@ -95,6 +104,10 @@ class Predictor:
         """A photo file decoded as far as this run needs: to its 64x64 square, or whole to find the face in it.
         CnnappError naming the file (name, else the path) if it cannot be read."""
         return read_whole(photo, name) if self.crop == "face" else read_image(photo, name=name)
+
+    def decode_pixels(self, photo: Path | BinaryIO) -> int:
+        """How many pixels decoding the photo file as decode does takes; 0 for a file refused without decoding."""
+        return decode_pixels(photo, OPEN_SIZE // 2 if self.crop == "face" else IMAGE_SIZE)
 
     def seen(self, photos: Photo | Sequence[Photo]) -> tuple[np.ndarray, list[bool] | None]:
         """The photos as the model sees them, (n, 64, 64, 3) uint8, and whether a face was found in each (None

@@ -17,7 +17,7 @@ p.headline { font-size: 1.5em; margin: 0.2em 0; }
 p.headline strong { font-size: 1.6em; }
 p.lead { font-size: 1.1em; margin-top: 0; }
 p.note { background: #fff4e5; border-left: 4px solid #f0a020; padding: 0.5em 0.8em; }
-table { border-collapse: collapse; margin: 0.5em 0 1em; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; display: block; max-width: 100%; overflow-x: auto; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.7em; text-align: left; vertical-align: top; }
 th { background: #f4f6f8; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -27,6 +27,7 @@ figure { margin: 0.5em 0 1em; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; }
 .pair { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
 .curves figure { flex: 1 1 45%; }
+@media (max-width: 40em) { body { margin: 1em auto; padding: 0 0.6em; } th, td { padding: 0.2em 0.4em; } }
 """
 
 
@@ -261,6 +262,7 @@ def report_page(
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}: cnnapp report</title><style>{STYLE}</style></head>\n<body>\n"
         + "\n".join(part for part in body if part)
         + "\n</body></html>\n"

@@ -96,7 +96,7 @@ def mistakes_figure(tested: Tested, mistakes: np.ndarray) -> Figure:
 def draw_figures(run: RunInfo, tested: Tested, result: Result, folder: Path) -> dict[str, Path]:
     """The report's PNGs in folder, by role: confusion, mistakes (if any), predictions, loss and accuracy."""
     n = len(tested.labels)
-    heading = f"{n} images (rows: true class, columns: predicted)"
+    heading = f"{n} images\n(rows: true class, columns: predicted)"
     figures = {
         "confusion": save_png(
             confusion_figure(result.confusion_matrix, tested.class_names, heading), folder / "confusion.png"

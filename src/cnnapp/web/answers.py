@@ -1,14 +1,34 @@
 """Uploaded photos answered by a served run, in the JSON of `cnnapp predict --json`."""
 
 import base64
+import ctypes
 import io
+import os
+from dataclasses import dataclass, field
+from typing import BinaryIO
 
+import anyio
 import numpy as np
 from PIL import Image
 
 from cnnapp.errors import CnnappError
-from cnnapp.inference import Predictor
+from cnnapp.inference import Prediction, Predictor
 from cnnapp.inference.predictor import Photo
+
+LARGE_PIXELS = 2_000_000
+"""A photo whose decoding takes more pixels than this waits for the one large-photo decoder; a phone's JPEG,
+reduced while it is decoded, stays below."""
+
+try:
+    MALLOC_TRIM = ctypes.CDLL(None).malloc_trim  # glibc
+except (AttributeError, OSError, TypeError):
+    MALLOC_TRIM = None
+
+
+def release_memory() -> None:
+    """Give the memory that a large decode freed back to the system (glibc keeps it otherwise)."""
+    if MALLOC_TRIM is not None:
+        MALLOC_TRIM(0)
 
 
 def data_url(image: np.ndarray) -> str:
@@ -18,29 +38,57 @@ def data_url(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def decoded(predictor: Predictor, name: str, data: bytes) -> Photo | str:
+def decoded(predictor: Predictor, name: str, file: BinaryIO, large: bool) -> Photo | str:
     """An uploaded photo decoded as the run needs it, or the one-line reason it cannot be read."""
     try:
-        return predictor.decode(io.BytesIO(data), name=name)
+        return predictor.decode(file, name=name)
     except CnnappError as error:
         return str(error)
+    finally:
+        if large:
+            release_memory()
 
 
-def answer(predictor: Predictor, uploads: list[tuple[str, bytes]], picture: bool) -> list[dict]:
-    """One row per upload, in order: {path, label, probability, probabilities[, face][, picture]} or {path, error};
-    the picture is what the model saw (the face crop, for a run that crops to the face)."""
-    photos = [decoded(predictor, name, data) for name, data in uploads]
-    good = [photo for photo in photos if not isinstance(photo, str)]
-    images, faces = predictor.seen(good)
-    predictions = iter(zip(predictor.answers(images, faces), images, strict=True))
-    rows = []
-    for (name, _), photo in zip(uploads, photos, strict=True):
-        if isinstance(photo, str):
-            rows.append({"path": name, "error": photo})
-            continue
-        prediction, image = next(predictions)
-        row = {"path": name, **prediction.answer()}
-        if picture:
-            row["picture"] = data_url(image)
-        rows.append(row)
-    return rows
+def judged(predictor: Predictor, photos: list[Photo]) -> tuple[np.ndarray, list[Prediction]]:
+    """The decoded photos as the model saw them, and its prediction for each."""
+    images, faces = predictor.seen(photos)
+    return images, predictor.answers(images, faces)
+
+
+@dataclass
+class Decoders:
+    """Threads that decode and answer photos: small photos side by side (one a core), large ones one at a time.
+
+    Each request takes a thread for one photo at a time and queues again for the next, and the queues are first
+    come, first served: requests of many large photos take turns on the large decoder, and a request of small
+    photos never waits behind a large one.
+    """
+
+    small: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(os.cpu_count() or 1))
+    large: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(1))
+
+    async def decode(self, predictor: Predictor, name: str, file: BinaryIO) -> Photo | str:
+        """One upload decoded in the thread its size calls for."""
+        pixels = await anyio.to_thread.run_sync(predictor.decode_pixels, file, limiter=self.small)
+        large = pixels > LARGE_PIXELS
+        limiter = self.large if large else self.small
+        return await anyio.to_thread.run_sync(decoded, predictor, name, file, large, limiter=limiter)
+
+    async def answer(self, predictor: Predictor, uploads: list[tuple[str, BinaryIO]], picture: bool) -> list[dict]:
+        """One row per upload, in order: {path, label, probability, probabilities[, face][, picture]} or
+        {path, error}; the picture is what the model saw (the face crop, for a run that crops to the face)."""
+        photos = [await self.decode(predictor, name, file) for name, file in uploads]
+        good = [photo for photo in photos if not isinstance(photo, str)]
+        images, predictions = await anyio.to_thread.run_sync(judged, predictor, good, limiter=self.small)
+        answered = iter(zip(predictions, images, strict=True))
+        rows = []
+        for (name, _), photo in zip(uploads, photos, strict=True):
+            if isinstance(photo, str):
+                rows.append({"path": name, "error": photo})
+                continue
+            prediction, image = next(answered)
+            row = {"path": name, **prediction.answer()}
+            if picture:
+                row["picture"] = data_url(image)
+            rows.append(row)
+        return rows

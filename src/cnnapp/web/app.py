@@ -1,17 +1,22 @@
 """The FastAPI application: the page at /, the JSON API under /api, and /healthz."""
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-import anyio
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from swagger_ui_bundle import swagger_ui_path
 
-from cnnapp.web.answers import answer
+from cnnapp.web.answers import Decoders
+from cnnapp.web.guards import LOCAL_HOSTS, BodyDeadline, HostCheck
 from cnnapp.web.served import ServedModel
 
 STATIC = Path(__file__).parent / "static"
@@ -53,15 +58,70 @@ PREDICT_BODY = {
 }
 
 
-def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> FastAPI:
-    """The application serving these models within these limits."""
+class Problem(BaseModel):
+    """Every error the API answers: one line saying what is wrong."""
+
+    detail: str
+
+
+class Answer(BaseModel):
+    """What the run says about one photo, as `cnnapp predict --json` prints it."""
+
+    path: str
+    label: str
+    probability: float
+    probabilities: dict[str, float]
+    face: bool | None = None  # only for a run that crops photos to the face
+    picture: str | None = None  # only with picture=true: the 64x64 picture the model saw, a PNG data URL
+
+
+class Unread(BaseModel):
+    """A photo that cannot be read, and why."""
+
+    path: str
+    error: str
+
+
+class NoneRead(BaseModel):
+    """The answer when no photo of the request can be read."""
+
+    detail: str
+    results: list[Unread]
+
+
+PROBLEMS = {
+    status: {"model": Problem, "description": description}
+    for status, description in [
+        (400, "No photos, a bad query parameter, or a Host this server does not answer to"),
+        (404, "No model of that name"),
+        (408, "The body took too long to arrive"),
+        (411, "A chunked body"),
+        (413, "Over the limits of photos or bytes"),
+    ]
+}
+
+
+def create_app(
+    models: dict[str, ServedModel], limits: Limits | None = None, hosts: tuple[str, ...] = LOCAL_HOSTS
+) -> FastAPI:
+    """The application serving these models within these limits, to requests for these Host names."""
     limits = limits or Limits()
-    workers = anyio.CapacityLimiter(os.cpu_count() or 1)  # more threads than cores only queue for the GIL
+    decoders = Decoders()
     app = FastAPI(
         title="cnnapp",
         summary="Trained cnnapp runs: which class each photo shows.",
         version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
     )
+    app.add_middleware(BodyDeadline)
+    app.add_middleware(HostCheck, hosts=hosts)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"][1:]) or "request"
+        return JSONResponse({"detail": f"{where}: {first['msg']}"}, status_code=400)
 
     @app.get("/healthz", summary="Whether the server answers, and the models it serves")
     async def healthz() -> dict:
@@ -83,28 +143,60 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
             "422 when no photo can be read; 404 for an unknown model; 400 for a request without photos."
         ),
         openapi_extra=PREDICT_BODY,
+        response_model=list[Answer | Unread],
+        responses={**PROBLEMS, 422: {"model": NoneRead, "description": "No photo of the request can be read"}},
     )
     async def predict(name: str, request: Request, picture: bool = False) -> JSONResponse:
         served = models.get(name)
         if served is None:
             raise HTTPException(404, f"no model named {name!r}; the models are {', '.join(models)}")
-        uploads = await read_uploads(request, limits)
-        rows = await anyio.to_thread.run_sync(answer, served.predictor, uploads, picture, limiter=workers)
+        try:
+            rows = await decoders.answer(served.predictor, await read_uploads(request, limits), picture)
+        finally:
+            await request.close()  # the uploaded files
         errors = [row["error"] for row in rows if "error" in row]
         if len(errors) == len(rows):
             return JSONResponse({"detail": "; ".join(errors), "results": rows}, status_code=422)
         return JSONResponse(rows)
 
+    @app.get(
+        "/api/models/{name}/examples/{number}",
+        summary="An example photo from the run's test split (listed by GET /api/models)",
+        response_class=FileResponse,
+        responses={
+            200: {"content": {"image/*": {}}},
+            404: PROBLEMS[404] | {"description": "No such model or photo"},
+            "default": {"model": Problem, "description": "Any other error (400 for a number that is none)"},
+        },
+    )
+    async def example(name: str, number: int) -> FileResponse:
+        served = models.get(name)
+        if served is None or not 0 <= number < len(served.examples):
+            raise HTTPException(404, f"no example photo {number} of a model named {name!r}")
+        return FileResponse(served.examples[number].path)
+
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="cnnapp API",
+            swagger_js_url="/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/swagger-ui/favicon-32x32.png",
+        )
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/swagger-ui", StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
     return app
 
 
-async def read_uploads(request: Request, limits: Limits) -> list[tuple[str, bytes]]:
-    """The uploaded files of a multipart request as (file name, content); HTTPException past the limits."""
+async def read_uploads(request: Request, limits: Limits) -> list[tuple[str, BinaryIO]]:
+    """The uploaded files of a multipart request as (file name, open file), kept until the request is closed;
+    HTTPException past the limits."""
     if "chunked" in request.headers.get("transfer-encoding", ""):
         raise HTTPException(411, "send the photos with a Content-Length, not chunked")
     length = int(request.headers.get("content-length") or 0)
@@ -118,6 +210,8 @@ async def read_uploads(request: Request, limits: Limits) -> list[tuple[str, byte
         raise HTTPException(400, NO_PHOTOS)
     try:
         form = await request.form(max_files=limits.photos, max_fields=limits.photos)
+    except ClientDisconnect:  # nobody is left to answer; no traceback for the log
+        raise HTTPException(400, "the connection closed before the body was complete") from None
     except StarletteHTTPException as error:  # how Starlette reports a multipart body past its limits
         if "Too many files" in str(error.detail):
             raise HTTPException(413, f"more than {limits.photos} photos in one request") from None
@@ -132,6 +226,5 @@ async def read_uploads(request: Request, limits: Limits) -> list[tuple[str, byte
             raise HTTPException(
                 413, f"{name}: {megabytes(file.size)}, over the limit of {megabytes(limits.photo_bytes)} a photo"
             )
-        uploads.append((name, await file.read()))
-    await form.close()
+        uploads.append((name, file.file))
     return uploads

@@ -22,9 +22,32 @@ function percent(p) {
 }
 
 function describe(model) {
+  const title = model.opens_door_on ? "The Happy House door" : `${model.name}: which class each photo shows`;
+  $("title").textContent = title;
+  document.title = `cnnapp: ${title}`;
   const accuracy = model.test_accuracy == null ? "not measured" : percent(model.test_accuracy);
   $("model-info").textContent =
     `${model.model} on ${model.data}: ${model.classes.join(", ")}; test accuracy ${accuracy}; ${model.engine}`;
+  $("examples").replaceChildren(...model.examples.map(exampleButton));
+  $("examples-credit").textContent = model.examples.length
+    ? `Example photos to try, ${model.examples_credit}.`
+    : "";
+}
+
+function exampleButton(example) {
+  const button = element("button", "example");
+  button.type = "button";
+  button.dataset.label = example.label;
+  button.title = `${example.name}, a photo of ${example.label}`;
+  const img = element("img");
+  img.src = example.url;
+  img.alt = `example photo of ${example.label}`;
+  button.append(img, element("span", null, example.label));
+  button.addEventListener("click", async () => {
+    const blob = await (await fetch(example.url)).blob();
+    predictFiles([new File([blob], example.name, { type: blob.type })]);
+  });
+  return button;
 }
 
 function opens(model, row) {
@@ -78,11 +101,30 @@ function showDoor(model, rows) {
     door.hidden = true;
     return;
   }
-  const last = answered[answered.length - 1];
-  const open = opens(model, last);
+  const open = answered.filter((row) => opens(model, row)).length;
   door.hidden = false;
-  door.className = "door " + (open ? "open" : "shut");
-  door.textContent = open ? "Welcome! The door opens." : "The door stays shut. Smile!";
+  if (open === 0) {
+    door.className = "door shut";
+    door.textContent = "The door stays shut. Smile!";
+  } else if (open === answered.length) {
+    door.className = "door open";
+    door.textContent = "Welcome! The door opens.";
+  } else {
+    door.className = "door mixed";
+    door.textContent = `The door opens for ${open} of ${answered.length} photos.`;
+  }
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function summary(model, rows) {
+  const errors = rows.filter((row) => row.error).length;
+  const answered = rows.length - errors;
+  if (answered === 0) return `${model.name} could not read ${plural(errors, "photo")}`;
+  const read = `${model.name} answered ${plural(answered, "photo")}`;
+  return errors ? `${read}; ${plural(errors, "photo")} could not be read` : read;
 }
 
 function show(model, rows) {
@@ -110,7 +152,7 @@ async function predictFiles(files) {
   try {
     const { model, rows } = await send(files);
     show(model, rows);
-    $("status").textContent = `${model.name} answered ${rows.length} photo(s)`;
+    $("status").textContent = summary(model, rows);
   } catch (error) {
     $("status").textContent = "error: " + error.message;
   }
