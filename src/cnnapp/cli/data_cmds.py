@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 from PIL import Image
 
+from cnnapp.cli import lazy
 from cnnapp.data.course import COURSE_FILES
 from cnnapp.data.datasets import NAMED, Named, load_dataset
 from cnnapp.data.sources import SOURCES, TIMEOUT, mirrored
@@ -30,7 +31,7 @@ def status(named: Named) -> str:
     return "missing"
 
 
-@click.group()
+@click.group(short_help="List, describe or download the datasets.")
 def data() -> None:
     """What data is there and getting it: `cnnapp data list`, `cnnapp data info NAME`, `cnnapp data get NAME`."""
 
@@ -41,7 +42,7 @@ def list_datasets() -> None:
 
     \b
     Example:
-      CNNAPP_DATA=../shared/datasets cnnapp data list
+      CNNAPP_DATA=/srv/photos cnnapp data list
     """
     click.echo(f"data directory: {data_dir().resolve()}")
     for named in NAMED.values():
@@ -100,16 +101,14 @@ def without_source(name: str) -> list[str]:
 
 def get_one(name: str, base: str | None, timeout: float) -> None:
     """Downloads one named dataset into the data directory, or says it is there already, and where."""
-    from cnnapp.data.fetch import content_checksum, fetch_dataset  # requests only when downloading
-
     source = SOURCES[name]
     target = data_dir() / source.target
     if target.exists():
-        verdict = "matches" if content_checksum(target) == source.checksum else "differs from"
+        verdict = "matches" if lazy.content_checksum(target) == source.checksum else "differs from"
         click.echo(f"{name}: already in {target}, left as it is ({verdict} the pinned checksum)")
         return
     click.echo(f"{name}: downloading {mirrored(source.url, base)}")
-    fetch_dataset(source, data_dir(), base, timeout)
+    lazy.fetch_dataset(source, data_dir(), base, timeout)
     click.echo(f"{name}: checksum verified, now in {target}")
 
 
