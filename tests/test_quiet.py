@@ -6,11 +6,14 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from cnnapp.cli.main import cli
 from cnnapp.data.course import read_course_file
 from cnnapp.data.datasets import load_dataset
+from cnnapp.data.faces import cropped_dataset
+from cnnapp.progress import Progress, duration, time_left
 from cnnapp.training.rundir import read_history, read_json
 
 from clirun import assert_one_line_error
@@ -161,3 +164,38 @@ def test_the_demo_exports_both_runs_and_ends_with_their_table(tmp_path):
         assert row[6] == f"{metrics['epochs_run']} of {metrics['epochs_run']}"  # course files keep the last epoch
         epochs = [line for line in lines if re.match(rf"epoch \d+/{metrics['epochs_run']}:", line)]
         assert len(epochs) >= metrics["epochs_run"]
+
+
+def test_progress_says_how_far_and_the_time_left_in_plain_lines_off_a_terminal(monkeypatch, capsys):
+    with Progress("counting", 4) as progress:
+        progress.update(1)  # within QUIET_FOR seconds: nothing
+        monkeypatch.setattr("cnnapp.progress.QUIET_FOR", 0.0)
+        progress.update(2, "halfway")
+        progress.update(3)  # within PLAIN_EVERY seconds of the last line: nothing
+        monkeypatch.setattr("cnnapp.progress.PLAIN_EVERY", 0.0)
+        progress.update(3)
+        progress.update(4)  # the end is said by the closing line
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(", about")[0] for line in lines[:2]] == ["counting: 2/4, halfway", "counting: 3/4"]
+    assert lines[0].endswith(" s left") and re.fullmatch(r"counting: done after \d+ s", lines[2])
+    assert len(lines) == 3
+    assert (duration(42.4), duration(125), duration(3725)) == ("42 s", "2 min 05 s", "1 h 02 min")
+    assert time_left(30, 3, 4) == "about 10 s left"
+
+
+def test_the_first_face_crop_pass_shows_its_progress(monkeypatch, capsys, tmp_path):
+    shared = need_shared("smiles")
+    dataset = load_dataset(str(linked_subset(shared / "smiles", ["negatives", "positives"], 6, tmp_path / "smiles")))
+    monkeypatch.setattr("cnnapp.progress.QUIET_FOR", 0.0)
+    monkeypatch.setattr("cnnapp.progress.PLAIN_EVERY", 0.0)
+    monkeypatch.setattr("cnnapp.data.faces.CHUNK", 4)
+    found = cropped_dataset(dataset).faces
+    lines = capsys.readouterr().err.splitlines()
+    label = f"finding the faces of {dataset.name} (once; kept in the cache)"
+    assert [line.split(" faces found")[0] for line in lines[:2]] == [
+        f"{label}: 4/12, {np.count_nonzero(found[:4])}",
+        f"{label}: 8/12, {np.count_nonzero(found[:8])}",
+    ]
+    assert lines[2].startswith(f"{label}: done after ") and len(lines) == 3
+    cropped_dataset(dataset)  # from the cache: nothing to show
+    assert capsys.readouterr().err == ""
