@@ -27,8 +27,8 @@ def cli() -> None:
 
     \b
     Examples:
-      cnnapp data get sign-digits smiles       # two public datasets into ./datasets
-      cnnapp demo                              # the course's two models, checked, trained and tested
+      cnnapp data get sign-digits smiles       # download into ./datasets
+      cnnapp demo                              # the course's models, end to end
       cnnapp predict runs/demo/happy face.jpg  # smiling or not
       cnnapp serve runs/demo/happy runs/demo/signs
     """
