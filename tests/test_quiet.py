@@ -177,9 +177,14 @@ def test_progress_says_how_far_and_the_time_left_in_plain_lines_off_a_terminal(m
         progress.update(4)  # the end is said by the closing line
     lines = capsys.readouterr().err.splitlines()
     assert [line.split(", about")[0] for line in lines[:2]] == ["counting: 2/4, halfway", "counting: 3/4"]
-    assert lines[0].endswith(" s left") and re.fullmatch(r"counting: done after \d+ s", lines[2])
+    assert lines[0].endswith(" s left") and re.fullmatch(r"counting: done after \d\.\d s", lines[2])
     assert len(lines) == 3
-    assert (duration(42.4), duration(125), duration(3725)) == ("42 s", "2 min 05 s", "1 h 02 min")
+    assert (duration(0.44), duration(42.4), duration(125), duration(3725)) == (
+        "0.4 s",
+        "42 s",
+        "2 min 05 s",
+        "1 h 02 min",
+    )
     assert time_left(30, 3, 4) == "about 10 s left"
 
 

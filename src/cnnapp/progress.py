@@ -11,7 +11,9 @@ PLAIN_EVERY = 10.0
 
 
 def duration(seconds: float) -> str:
-    """Seconds as people read them: '8 s', '2 min 05 s', '1 h 03 min'."""
+    """Seconds as people read them: '0.4 s', '42 s', '2 min 05 s', '1 h 03 min'."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"

@@ -399,7 +399,7 @@ def kept_line(history: dict[str, list[float]], kept: str) -> str:
     """Which epoch a run keeps as its model, and that epoch's figures."""
     epochs = len(history["loss"])
     index = epochs - 1 if kept == "last" else int(np.argmin(history["val_loss"]))
-    why = "the last (the validation images are the test images)" if kept == "last" else "lowest validation loss"
+    why = "the last: the validation images are the test images" if kept == "last" else "lowest validation loss"
     return f"kept epoch {index + 1} of {epochs} ({why}): {epoch_figures({k: v[index] for k, v in history.items()})}"
 
 
