@@ -95,7 +95,7 @@ def main() -> None:
 
     keras.Model.compile, keras.Model.fit = compile_variant, fit_variant
     with tempfile.TemporaryDirectory() as tmp:
-        training.fit(model, recipe(name).binary, dataset, split, settings, Path(tmp), 0)
+        training.fit(model, recipe(name).binary, dataset, split, settings, Path(tmp), None)
     print(json.dumps({"cpu": cpu, "wall": wall, "images": len(split.train), "batch": settings.batch_size}))
 
 
