@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint format clean
 
 $(STAMP): pyproject.toml requirements.lock
+	@echo "installing cnnapp and its pinned packages into $(VENV): a few minutes the first time, quietly"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --constraint requirements.lock --editable '.[dev]'

@@ -13,9 +13,8 @@ from cnnapp.web.served import load_served, split_spec
 
 
 def export_missing(specs: tuple[str, ...]) -> None:
-    """Export model.onnx into every run that lacks it, saying so."""
-    for spec in specs:
-        run = read_run(split_spec(spec)[1])
+    """Export model.onnx into every run that lacks it, saying so, once every run has been read."""
+    for run in [read_run(split_spec(spec)[1]) for spec in specs]:
         if not (run.path / ONNX_FILE).is_file():
             click.echo(f"{run.path}: no {ONNX_FILE} yet; exporting it first (as `cnnapp export` does)", err=True)
             path, difference = lazy.export_onnx(run.path)
