@@ -53,7 +53,7 @@ def test_training_prints_one_line_an_epoch_and_the_epoch_kept(trained):
     assert "epoch_seconds" not in result.stdout and "step" not in result.stdout
     kept = [line for line in lines if line.startswith("kept epoch ")]
     assert len(kept) == 1
-    number = int(re.match(r"kept epoch (\d+) of 2 \(lowest validation loss\)", kept[0]).group(1))
+    number = int(re.match(rf"kept epoch (\d+) of {EPOCHS} \(lowest validation loss\)", kept[0]).group(1))
     history = read_history(out / "history.csv")
     assert number == history["val_loss"].index(min(history["val_loss"])) + 1
     assert read_json(out / "metrics.json")["best_epoch"] == number
