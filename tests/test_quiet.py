@@ -2,6 +2,7 @@
 arguments refused before TensorFlow loads, the help grouped by task."""
 
 import os
+import pty
 import re
 import subprocess
 import sys
@@ -60,6 +61,35 @@ def test_training_prints_one_line_an_epoch_and_the_epoch_kept(trained):
     figures = kept[0].split(": ", 1)[1]
     assert epochs[number - 1].split(": ", 1)[1].startswith(figures)  # the kept figures are the ones shown
     assert f"validation accuracy {history['val_accuracy'][number - 1]:.4f}" in figures
+
+
+def test_on_a_terminal_the_epoch_under_way_shows_its_batches(trained, tmp_path):
+    _, _, data = trained
+    terminal, its_side = pty.openpty()
+    args = ("train", "happy", "--data", str(data), "--epochs", "1", "--batch-size", "8", "--out", str(tmp_path / "r"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cnnapp", *args], stdout=its_side, stderr=subprocess.PIPE, env=quiet_env(tmp_path)
+    )
+    os.close(its_side)
+    shown = b""
+    while chunk := read_or_nothing(terminal):
+        shown += chunk
+    assert process.wait(timeout=60) == 0 and process.stderr.read() == b""
+    text = shown.decode()
+    train = int(re.search(r"happy on \S+: (\d+) train", text).group(1))
+    steps = -(-train // 8)
+    batches = re.findall(r"\repoch 1/1: batch (\d+)/(\d+), about .+? left in this epoch", text)
+    assert [int(done) for done, _ in batches] == list(range(1, steps + 1))
+    assert {int(total) for _, total in batches} == {steps}
+    assert re.search(r"\repoch 1/1: loss [\d.]+, accuracy", text)
+
+
+def read_or_nothing(terminal: int) -> bytes:
+    """What the process wrote on its terminal since the last read; b"" once it closed it."""
+    try:
+        return os.read(terminal, 65536)
+    except OSError:  # EIO: the other side is closed
+        return b""
 
 
 def test_predict_with_keras_writes_nothing_on_stderr(trained, tmp_path):

@@ -101,20 +101,33 @@ def epoch_figures(logs: dict) -> str:
 
 
 class EpochLines(keras.callbacks.Callback):
-    """Prints one line for each finished epoch: its figures, its seconds and the time left (after EpochSeconds)."""
+    """Prints one line for each finished epoch: its figures, its seconds and the time left (after EpochSeconds).
+    On a terminal, the line of the epoch under way shows its batches meanwhile, rewritten in place."""
 
     def __init__(self, epochs: int) -> None:
         super().__init__()
         self.epochs, self.seconds, self.ran = epochs, 0.0, 0
+        self.terminal = sys.stdout.isatty()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch, self.start = epoch, time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.terminal:
+            steps, elapsed = self.params["steps"], time.perf_counter() - self.start
+            left = time_left(elapsed, batch + 1, steps)
+            print(
+                f"\repoch {self.epoch + 1}/{self.epochs}: batch {batch + 1}/{steps}, {left} in this epoch\033[K",
+                end="",
+                flush=True,
+            )
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.seconds, self.ran = self.seconds + logs["epoch_seconds"], self.ran + 1
         left = time_left(self.seconds, self.ran, self.ran + self.epochs - epoch - 1) if epoch + 1 < self.epochs else ""
-        print(
-            f"epoch {epoch + 1}/{self.epochs}: {epoch_figures(logs)}, {duration(logs['epoch_seconds'])}"
-            + (f", {left}" if left else ""),
-            flush=True,
-        )
+        line = f"epoch {epoch + 1}/{self.epochs}: {epoch_figures(logs)}, {duration(logs['epoch_seconds'])}"
+        start, end = ("\r", "\033[K") if self.terminal else ("", "")
+        print(start + line + (f", {left}" if left else "") + end, flush=True)
 
 
 class EpochProgress(keras.callbacks.Callback):
