@@ -74,6 +74,7 @@ def test_on_a_terminal_the_epoch_under_way_shows_its_batches(trained, tmp_path):
     shown = b""
     while chunk := read_or_nothing(terminal):
         shown += chunk
+    os.close(terminal)
     assert process.wait(timeout=60) == 0 and process.stderr.read() == b""
     text = shown.decode()
     train = int(re.search(r"happy on \S+: (\d+) train", text).group(1))
