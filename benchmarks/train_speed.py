@@ -256,10 +256,8 @@ def main() -> None:
             parser.error("--compare needs one model in --models")
         compare(args.models, args.compare.split(","), args.epochs or 3, args.images, args.rounds)
         return
-    from cnnapp.cli.app import keras_quietly
-    from cnnapp.models.catalog import recipe
+    from cnnapp.models.catalog import recipe  # importing cnnapp keeps TensorFlow's start-up quiet
 
-    keras_quietly()
     peaks = [matmul_peak()]
     print(f"fp32 2048x2048 matmul peak: {peaks[0]:.1f} GFLOP/s; load {os.getloadavg()[0]:.2f}", flush=True)
     rows = []

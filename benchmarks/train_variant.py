@@ -45,7 +45,7 @@ def main() -> None:
 
     from cnnapp.data.datasets import load_dataset, parse_classes, select_classes
     from cnnapp.data.splits import split_dataset
-    from cnnapp.models import catalog
+    from cnnapp.models import fused
     from cnnapp.models.augment import augmentation
     from cnnapp.models.catalog import build_model, recipe
     from cnnapp.training import fit as training
@@ -60,7 +60,7 @@ def main() -> None:
         tf.config.experimental.enable_op_determinism = lambda: None
     training.seed_everything(seed)
     if variant == "keras-batch-norm":
-        catalog.fused_batch_norm = lambda model: model
+        fused.fused_batch_norm = lambda model: model
     in_model = settings.augment and variant not in ("no-augment", "augment-map")
     model = build_model(name, dataset.class_names, in_model)
     cpu, wall = [], []
@@ -95,7 +95,7 @@ def main() -> None:
 
     keras.Model.compile, keras.Model.fit = compile_variant, fit_variant
     with tempfile.TemporaryDirectory() as tmp:
-        training.fit(model, recipe(name).binary, dataset, split, settings, Path(tmp), 0)
+        training.fit(model, recipe(name).binary, dataset, split, settings, Path(tmp), None)
     print(json.dumps({"cpu": cpu, "wall": wall, "images": len(split.train), "batch": settings.batch_size}))
 
 

@@ -84,7 +84,7 @@ def test_ctrl_c_and_kill_9_mid_training_then_resume_loses_at_most_one_epoch(env,
 
     last = cnnapp(*training(out, "--resume"), env=env)
     assert last.returncode == 0, last.stderr
-    resumed_at = int(re.search(r"Epoch (\d+)/", last.stdout).group(1)) - 1
+    resumed_at = int(re.search(r"^epoch (\d+)/", last.stdout, re.MULTILINE).group(1)) - 1
     assert resumed_at >= logged - 1  # at most the epoch in progress is lost
     history = (out / "history.csv").read_text().splitlines()
     assert [int(line.split(",")[0]) for line in history[1:]] == list(range(EPOCHS))

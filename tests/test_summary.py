@@ -3,8 +3,9 @@
 import keras
 from keras import layers
 
+from cnnapp.models.catalog import HAPPY_ROWS, SIGNS_ROWS
 from cnnapp.models.course import INPUT_SHAPE, convolutional_model, happy_model
-from cnnapp.models.summary import HAPPY_ROWS, SIGNS_ROWS, comparator, parameter_counts, summary, verdict
+from cnnapp.models.summary import comparator, parameter_counts, summary, verdict
 
 from clirun import cnnapp
 

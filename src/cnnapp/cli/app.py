@@ -7,6 +7,7 @@ check that found differences (`cnnapp summary`, `cnnapp demo`); 130 interrupted 
 import os
 import sys
 import traceback
+from typing import ClassVar
 
 import click
 
@@ -19,7 +20,15 @@ EXIT_INTERRUPTED = 130
 
 
 class App(click.Group):
-    """A click group that turns CnnappError into one line on stderr and exit code 2."""
+    """A click group that turns CnnappError into one line on stderr and exit code 2, and lists its commands by
+    task: sections, (title, command names) pairs, in the order shown."""
+
+    sections: ClassVar[list[tuple[str, list[str]]]] = []
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        for title, names in self.sections:
+            with formatter.section(title):
+                formatter.write_dl([(name, self.commands[name].get_short_help_str()) for name in names])
 
     def main(self, *args, **kwargs):
         kwargs["standalone_mode"] = False
@@ -44,24 +53,3 @@ class App(click.Group):
             )
             sys.exit(EXIT_UNEXPECTED)
         sys.exit(code if isinstance(code, int) else 0)
-
-
-def keras_quietly() -> None:
-    """Import TensorFlow and Keras with their start-up log lines hidden."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import keras  # noqa: F401
-        import tensorflow
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-    tensorflow.get_logger().setLevel("ERROR")
-
-
-def progress_verbosity() -> int:
-    """Keras's progress bar on a terminal, one line an epoch otherwise."""
-    return 1 if sys.stdout.isatty() else 2

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from PIL import Image
 
+from cnnapp.cli import lazy
 from cnnapp.data.course import COURSE_FILES
 from cnnapp.data.datasets import NAMED, Named, load_dataset
 from cnnapp.data.images import is_image_file
@@ -32,7 +33,7 @@ def status(named: Named) -> str:
     return "missing"
 
 
-@click.group()
+@click.group(short_help="List, describe or download the datasets.")
 def data() -> None:
     """What data is there and getting it: `cnnapp data list`, `cnnapp data info NAME`, `cnnapp data get NAME`."""
 
@@ -120,13 +121,11 @@ def without_source(name: str) -> list[str]:
 def get_one(name: str, base: str | None, timeout: float, deadline: float = DEADLINE) -> None:
     """Downloads one named dataset into the data directory, or says it is there already, and where; either way
     says under which terms it may be used."""
-    from cnnapp.data.fetch import fetch_dataset, verify  # requests only when downloading
-
     source = SOURCES[name]
     target = data_dir() / source.target
     if target.exists():
         try:
-            missing = verify(source, target)
+            missing = lazy.verify(source, target)
             verdict = f"matches the pinned photos, {missing} not there" if missing else "matches the pinned checksum"
         except CnnappError:
             verdict = "differs from the pinned checksum"
@@ -136,7 +135,7 @@ def get_one(name: str, base: str | None, timeout: float, deadline: float = DEADL
     click.echo(f"{name}: downloading {mirrored(source.url, base)}")
     if source.labels_url:
         click.echo(f"{name}: and its labels from {mirrored(source.labels_url, base)}")
-    _, missing = fetch_dataset(source, data_dir(), base, timeout, deadline)
+    _, missing = lazy.fetch_dataset(source, data_dir(), base, timeout, deadline)
     if missing:
         pinned = len(pinned_photos(source))
         click.echo(

@@ -4,12 +4,15 @@ from pathlib import Path
 
 import click
 
-from cnnapp.cli.app import EXIT_CHECK_FAILED, keras_quietly, progress_verbosity
+from cnnapp.cli import lazy
+from cnnapp.cli.app import EXIT_CHECK_FAILED
 from cnnapp.cli.data_cmds import get_one
 from cnnapp.cli.model_cmds import architecture_check, echo_leaks
 from cnnapp.data.datasets import Dataset, load_dataset, select_classes
+from cnnapp.data.leaks import without_leaks
 from cnnapp.data.sources import SOURCES, TIMEOUT
 from cnnapp.errors import CnnappError
+from cnnapp.progress import duration
 from cnnapp.settings import data_dir, mirror
 
 COURSE_SIGNS_ACCURACY = 0.80
@@ -43,7 +46,7 @@ def demo_data() -> list[tuple[str, Dataset]]:
     return [("signs", signs), ("happy", happy)]
 
 
-@click.command()
+@click.command(short_help="Check, train, test and export the course's two models; one table.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -53,47 +56,49 @@ def demo_data() -> list[tuple[str, Dataset]]:
 )
 @click.option("--seed", type=int, default=1, show_default=True)
 def demo(out: Path, seed: int) -> None:
-    """Check both architectures, train both models with the course protocol, evaluate, and tabulate.
+    """Check both course architectures, train both models with the course protocol, test them, export them to
+    ONNX and tabulate the results.
 
     \b
     Example:
-      CNNAPP_DATA=~/datasets cnnapp demo
+      cnnapp demo
+      CNNAPP_DATA=/srv/photos cnnapp demo --out runs/demo-2
     """
     pairs = demo_data()
-    keras_quietly()
-    from cnnapp.data.leaks import without_leaks
-    from cnnapp.data.splits import split_dataset
-    from cnnapp.models.summary import verdict
-    from cnnapp.training.fit import default_settings, train_run
-
     for model, _ in pairs:
         *_, problems = architecture_check(model)
-        click.echo(f"architecture check, {model}: {verdict(problems)}")
+        click.echo(f"architecture check, {model}: {lazy.verdict(problems)}")
         if problems:
             raise SystemExit(EXIT_CHECK_FAILED)
     rows = []
     for model, dataset in pairs:
-        settings = default_settings(model, seed)
-        split = without_leaks(dataset, split_dataset(dataset, seed), "drop")
+        settings = lazy.default_settings(model, seed)
+        split = without_leaks(dataset, lazy.split_dataset(dataset, seed), "drop")
         click.echo(
             f"\n== {model} on {dataset.name} ({', '.join(dataset.class_names)}): "
             f"{settings.epochs} epochs, batch {settings.batch_size}, {split.described}"
         )
         echo_leaks(split.leaks)
-        result = train_run(
-            model, dataset, split, settings, out / model, progress_verbosity(), replace=True, resume=True
-        )
+        result = lazy.train_run(model, dataset, split, settings, out / model, verbose=True, replace=True, resume=True)
+        path, _ = lazy.export_onnx(out / model)
+        click.echo(f"exported {path}, so that `cnnapp predict` and `cnnapp serve` start at once")
         if model == "signs":
             click.echo(
                 f"signs test accuracy {result.accuracy:.3f} on {result.n} photos of {dataset.name}; "
                 f"the course reports about {COURSE_SIGNS_ACCURACY:.2f} on its 120"
             )
         rows.append((model, dataset.name, len(dataset.class_names), result))
-    click.echo("\n| model | data | classes | test accuracy | test loss | test images | epochs | train time |")
-    click.echo("|---|---|---|---|---|---|---|---|")
+    click.echo("\n| model | data | classes | test accuracy | test loss | test images | epoch kept | train time | run |")
+    click.echo("|---|---|---|---|---|---|---|---|---|")
     for model, name, classes, r in rows:
         click.echo(
-            f"| {model} | {name} | {classes} | {r.accuracy:.3f} | {r.loss:.3f} | "
-            f"{r.n} | {r.training['epochs_run']} | {r.training['train_seconds']:.0f} s |"
+            f"| {model} | {name} | {classes} | {r.accuracy:.3f} | {r.loss:.3f} | {r.n} | "
+            f"{kept_epoch(r.training)} | {duration(r.training['train_seconds'])} | {out / model} |"
         )
-    click.echo(f"\nruns: {out / 'signs'}, {out / 'happy'} (model.keras, metrics.json, loss.png, accuracy.png)")
+    click.echo("\neach run holds model.keras, model.onnx, metrics.json, history.csv, loss.png and accuracy.png")
+
+
+def kept_epoch(training: dict) -> str:
+    """The epoch a run kept, out of the epochs it ran, e.g. '3 of 10'."""
+    kept = training["epochs_run"] if training["kept"] == "last" else training["best_epoch"]
+    return f"{kept} of {training['epochs_run']}"

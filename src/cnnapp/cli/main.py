@@ -18,17 +18,28 @@ from cnnapp.cli.tune_cmds import tune
 def cli() -> None:
     """Build, train, check and use small convolutional networks on 64x64 photos.
 
+    Datasets are read from the data directory: $CNNAPP_DATA, else ./datasets. `cnnapp COMMAND --help` tells more.
+
     \b
     Exit codes:
       0 success, 1 something unexpected, 2 bad usage or data,
       3 an architecture check found differences, 130 interrupted (Ctrl-C)
 
     \b
-    Example:
-      CNNAPP_DATA=~/datasets cnnapp demo
+    Examples:
+      cnnapp data get sign-digits smiles       # download into ./datasets
+      cnnapp demo                              # the course's models, end to end
+      cnnapp predict runs/demo/happy face.jpg  # smiling or not
+      cnnapp serve runs/demo/happy runs/demo/signs
     """
 
 
+App.sections = [
+    ("Data", ["data", "show"]),
+    ("Train", ["demo", "summary", "train", "cv", "seeds", "tune"]),
+    ("Check", ["evaluate", "report", "runs"]),
+    ("Use and serve", ["export", "predict", "serve"]),
+]
 for command in (data, summary_cmd, train, evaluate, demo, cv, seeds, tune, export, predict, serve, show, report, runs):
     cli.add_command(command)
 

@@ -1,14 +1,33 @@
 """`cnnapp summary`, `cnnapp train` and `cnnapp evaluate`."""
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import click
 
-from cnnapp.cli.app import EXIT_CHECK_FAILED, keras_quietly, progress_verbosity
+from cnnapp.cli import lazy
+from cnnapp.cli.app import EXIT_CHECK_FAILED
 from cnnapp.data.datasets import Dataset, load_dataset, mixed, parse_classes, select_classes
+from cnnapp.data.leaks import without_leaks
 from cnnapp.errors import CnnappError
+from cnnapp.models.catalog import RECIPES, build_model, check_classes, recipe
+from cnnapp.training.rundir import read_run
+
+
+def protocol_help() -> str:
+    """Each model's protocol, as help text: the settings it trains with wherever no option says otherwise."""
+    lines = ["\b", "The model's protocol, what it trains with where no option says otherwise:"]
+    for r in RECIPES.values():
+        rate = f"learning rate {r.learning_rate:g}" + (" decaying (cosine)" if r.schedule == "cosine" else "")
+        view = f"{'whole photo' if r.crop == 'none' else 'face crop'}, {r.colour}" + (", balanced" if r.balance else "")
+        augment = "augmented" if r.augment else "not augmented"
+        lines.append(f"  {r.name:<10} {r.epochs} epochs, batch {r.batch_size}, {rate}, {augment}; {view}")
+    return "\n".join(lines)
+
+
+PROTOCOLS = protocol_help()
 
 
 def data_names(text: str) -> list[str]:
@@ -29,16 +48,13 @@ def chosen_data(text: str, classes: str | None) -> Dataset:
 
 def architecture_check(name: str):
     """A model built by name, its rows, and the comparator's differences from its expected rows (if any)."""
-    from cnnapp.models.catalog import build_model, recipe
-    from cnnapp.models.summary import comparator, summary
-
     chosen = recipe(name)
     model = build_model(name, [str(i) for i in range(2 if chosen.binary else 6)])
-    rows = summary(model)
-    return model, rows, comparator(rows, chosen.expected_rows) if chosen.expected_rows else []
+    rows = lazy.summary(model)
+    return model, rows, lazy.comparator(rows, chosen.expected_rows) if chosen.expected_rows else []
 
 
-@click.command("summary")
+@click.command("summary", short_help="A model's layers, checked against the course's rows (happy, signs).")
 @click.argument("model")
 def summary_cmd(model: str) -> None:
     """A model's layers as rows, then the check against the course's expected rows (happy, signs).
@@ -49,19 +65,16 @@ def summary_cmd(model: str) -> None:
     Example:
       cnnapp summary happy
     """
-    keras_quietly()
-    from cnnapp.models.catalog import recipe
-    from cnnapp.models.summary import parameter_counts, verdict
-
+    recipe(model)
     built, rows, problems = architecture_check(model)
     for row in rows:
         click.echo(row)
-    total, trainable, frozen = parameter_counts(built)
+    total, trainable, frozen = lazy.parameter_counts(built)
     click.echo(f"{total:,} parameters ({trainable:,} trainable, {frozen:,} non-trainable)")
     if recipe(model).expected_rows is None:
         click.echo(f"Nothing to check: {model} has no expected rows (happy and signs do).")
         return
-    click.echo(verdict(problems))
+    click.echo(lazy.verdict(problems))
     if problems:
         raise SystemExit(EXIT_CHECK_FAILED)
 
@@ -154,31 +167,24 @@ training_options = with_options(TRAINING_OPTIONS)
 def prepared(
     model: str, data_name: str, classes: str | None, groups: str | None, out: Path, init_from: Path | None
 ) -> Dataset:
-    """The chosen data, checked with its groups, the output folder and the starting run before Keras is imported."""
-    dataset = chosen_data(data_name, classes)
-    if groups:
-        from cnnapp.data.splits import group_ids
-
-        group_ids(dataset, groups)
+    """The chosen data, checked with the model, its groups, the output folder and the starting run, before
+    TensorFlow loads."""
+    recipe(model)
     if out.exists():
         raise CnnappError(f"{out}: already exists; choose another --out or remove it")
     if init_from:
-        from cnnapp.training.rundir import read_run
-
         read_run(init_from)
-    keras_quietly()
-    from cnnapp.models.catalog import check_classes
-
+    dataset = chosen_data(data_name, classes)
     check_classes(model, dataset.class_names)
+    if groups:
+        lazy.group_ids(dataset, groups)
     return dataset
 
 
 def settings_for(model: str, seed: int, options: dict):
     """The model's protocol with the given options in place of its defaults."""
-    from cnnapp.training.fit import default_settings
-
     init_from = options["init_from"]
-    return default_settings(
+    return lazy.default_settings(
         model,
         seed,
         epochs=options["epochs"],
@@ -192,7 +198,7 @@ def settings_for(model: str, seed: int, options: dict):
     )
 
 
-@click.command()
+@click.command(short_help="Train a model on a dataset into a run folder.", epilog=PROTOCOLS)
 @training_options
 @click.option("--seed", type=int, default=1, show_default=True, help="Seeds the split, the weights and the shuffling.")
 @click.option(
@@ -237,14 +243,8 @@ def train(
         raise CnnappError("--resume needs the --out of the stopped training")
     out = out or default_out(model, data_name)
     dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
-    from dataclasses import replace
-
-    from cnnapp.data.leaks import without_leaks
-    from cnnapp.data.splits import split_dataset
-    from cnnapp.training.fit import train_run
-
     settings = replace(settings_for(model, seed, options), mix=mix)
-    split = split_dataset(dataset, seed, groups=groups)
+    split = lazy.split_dataset(dataset, seed, groups=groups)
     if len(split.train) == 0:
         raise CnnappError(f"{dataset.source}: has no training images (only a test file)")
     split = without_leaks(dataset, split, leaks)
@@ -253,7 +253,7 @@ def train(
         f"training {model} on {dataset.name}: {len(split.train)} train, {len(split.val)} validation, "
         f"{len(split.test)} test ({split.described})"
     )
-    result = train_run(model, dataset, split, settings, out, progress_verbosity(), resume=resume)
+    result = lazy.train_run(model, dataset, split, settings, out, verbose=True, resume=resume)
     click.echo(
         f"test accuracy {result.accuracy:.4f}, loss {result.loss:.4f} "
         f"on {result.n} images, {result.training['train_seconds']:.0f} s"
@@ -277,7 +277,7 @@ def echo_leaks(leaks: dict) -> None:
         click.echo(f"  and {len(found) - LEAKS_SHOWN} more (config.json names them all)")
 
 
-@click.command()
+@click.command(short_help="Test a run on a dataset: accuracy, loss and each class's accuracy.")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option(
     "--data",
@@ -305,20 +305,15 @@ def evaluate(run: Path, data_name: str | None, variants: bool, as_json: bool) ->
       cnnapp evaluate runs/mixed --data smiles,genki4k
       cnnapp evaluate runs/mixed   # on the test photos of each source it trained on
     """
-    from cnnapp.training.rundir import read_run
-
     info = read_run(run)
     names = data_names(data_name) if data_name else [s["name"] for s in run_sources(info.config)]
     if variants and len(names) > 1:
         raise CnnappError(f"--variants: scores one dataset at a time, not {len(names)} ({', '.join(names)})")
     datasets = [load_dataset(name) for name in names]
-    keras_quietly()
     if variants:
         report_variants(run, datasets[0], as_json)
         return
-    from cnnapp.training.reuse import evaluate_run
-
-    results = [evaluate_run(run, dataset) for dataset in datasets]
+    results = [lazy.evaluate_run(run, dataset) for dataset in datasets]
     if as_json:
         keys = ("accuracy", "loss", "n", "per_class_accuracy", "confusion_matrix", "class_names")
         rows = [
@@ -350,10 +345,8 @@ def run_sources(config: dict) -> list[dict]:
 
 def report_variants(run: Path, dataset: Dataset, as_json: bool) -> None:
     """Score a run on its evaluation photos changed each way, print the figures and write them into the run."""
-    from cnnapp.training.variants import evaluate_variants, record_variants
-
-    robustness = evaluate_variants(run, dataset)
-    path = record_variants(run, robustness)
+    robustness = lazy.evaluate_variants(run, dataset)
+    path = lazy.record_variants(run, robustness)
     if as_json:
         click.echo(json.dumps(robustness.as_json()))
         return

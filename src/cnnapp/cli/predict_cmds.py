@@ -6,10 +6,14 @@ from pathlib import Path
 
 import click
 
-from cnnapp.cli.app import EXIT_BAD_INPUT, keras_quietly
+from cnnapp.cli import lazy
+from cnnapp.cli.app import EXIT_BAD_INPUT
+from cnnapp.inference.photos import find_photos, read_photos
+from cnnapp.inference.predictor import load
+from cnnapp.training.rundir import read_run
 
 
-@click.command()
+@click.command(short_help="Write a run's model as ONNX, so predict and serve skip TensorFlow.")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option(
     "--format", "file_format", type=click.Choice(["onnx"]), default="onnx", show_default=True, help="The file written."
@@ -23,17 +27,12 @@ def export(run: Path, file_format: str) -> None:
     Example:
       cnnapp export runs/demo/signs
     """
-    from cnnapp.training.rundir import read_run
-
     read_run(run)
-    keras_quietly()
-    from cnnapp.inference.export import export_onnx
-
-    path, difference = export_onnx(run)
+    path, difference = lazy.export_onnx(run)
     click.echo(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB), within {difference:.1e} of the Keras model")
 
 
-@click.command()
+@click.command(short_help="Say which class each photo shows, with its probability.")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per photo and line, every class's probability.")
@@ -57,16 +56,8 @@ def predict(run: Path, paths: tuple[Path, ...], as_json: bool, batch_size: int) 
       cnnapp predict runs/demo/signs hand.jpg more-hands/
       cnnapp predict runs/demo/happy faces/ --json > answers.jsonl
     """
-    from cnnapp.data.faces import view_of
-    from cnnapp.inference.photos import find_photos, read_photos
-    from cnnapp.inference.predictor import ONNX_FILE, load
-    from cnnapp.training.rundir import read_run
-
     files, problems = find_photos(paths)
     if files:
-        info = read_run(run)
-        if not (info.path / ONNX_FILE).is_file() or view_of(info.config)[0] == "face":
-            keras_quietly()  # Keras runs the model, or TensorFlow the face detector
         predictor = load(run)
         hidden = len(files) <= batch_size or sys.stdout.isatty()  # answers on a terminal are progress enough
         with click.progressbar(

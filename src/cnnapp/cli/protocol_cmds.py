@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cnnapp.cli.app import progress_verbosity
-from cnnapp.cli.model_cmds import default_out, prepared, settings_for, training_options
+from cnnapp.cli import lazy
+from cnnapp.cli.model_cmds import PROTOCOLS, default_out, prepared, settings_for, training_options
 from cnnapp.data.datasets import parse_classes
 from cnnapp.errors import CnnappError
 
@@ -36,7 +36,7 @@ def seed_list(text: str) -> list[int]:
     return [int(s) for s in chosen]
 
 
-@click.command()
+@click.command(short_help="Cross-validate a model: one run per fold, then mean ± std.", epilog=PROTOCOLS)
 @training_options
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
 @click.option("--seeds", "seed_text", default="1", show_default=True, help="One k-fold per seed, e.g. 1-3.")
@@ -56,15 +56,13 @@ def cv(model, data_name, classes, groups, out, resume, folds, seed_text, **optio
         raise CnnappError("--resume needs the --out of the stopped cross-validation")
     out = out or default_out(f"cv-{model}", data_name)
     dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
-    from cnnapp.training.protocols import cross_validation_plan, run_group
-
-    plan = cross_validation_plan(dataset, folds, numbers, lambda seed: settings_for(model, seed, options), groups)
+    plan = lazy.cross_validation_plan(dataset, folds, numbers, lambda seed: settings_for(model, seed, options), groups)
     protocol = {"kind": "cross-validation", "folds": folds, "seeds": numbers, "groups": groups}
-    summary = run_group(model, dataset, plan, out, protocol, progress_verbosity(), print_member, resume)
+    summary = lazy.run_group(model, dataset, plan, out, protocol, True, print_member, resume)
     print_summary(summary, out)
 
 
-@click.command()
+@click.command(short_help="Train a model once per seed, then mean ± std.", epilog=PROTOCOLS)
 @training_options
 @click.option("--seeds", "seed_text", default="1-3", show_default=True, help="Seeds, e.g. 1-3 or 1,5,9.")
 def seeds(model, data_name, classes, groups, out, resume, seed_text, **options) -> None:
@@ -82,10 +80,8 @@ def seeds(model, data_name, classes, groups, out, resume, seed_text, **options) 
         raise CnnappError("--resume needs the --out of the stopped seeds run")
     out = out or default_out(f"seeds-{model}", data_name)
     dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
-    from cnnapp.training.protocols import run_group, seeds_plan, what_varies
-
-    plan = seeds_plan(dataset, numbers, lambda seed: settings_for(model, seed, options), groups)
-    protocol = {"kind": "seeds", "seeds": numbers, "groups": groups, "varies": what_varies(dataset)}
+    plan = lazy.seeds_plan(dataset, numbers, lambda seed: settings_for(model, seed, options), groups)
+    protocol = {"kind": "seeds", "seeds": numbers, "groups": groups, "varies": lazy.what_varies(dataset)}
     click.echo(f"{dataset.name}: {protocol['varies']}")
-    summary = run_group(model, dataset, plan, out, protocol, progress_verbosity(), print_member, resume)
+    summary = lazy.run_group(model, dataset, plan, out, protocol, True, print_member, resume)
     print_summary(summary, out)

@@ -4,10 +4,13 @@ from pathlib import Path
 
 import click
 
-from cnnapp.cli.app import keras_quietly
+from cnnapp.cli import lazy
+from cnnapp.cli.model_cmds import chosen_data
 from cnnapp.data.datasets import load_dataset
+from cnnapp.data.faces import seen_dataset
 from cnnapp.errors import CnnappError
-from cnnapp.reports.listing import SORT_KEYS
+from cnnapp.reports.listing import SORT_KEYS, list_runs, run_table
+from cnnapp.training.rundir import read_run
 
 SHOW_COUNT = 8
 
@@ -17,7 +20,7 @@ def show_out(name: str, what: str) -> Path:
     return Path(f"{Path(name).name}-{what}.png".replace(" ", "-"))
 
 
-@click.command()
+@click.command(short_help="Draw a dataset's photos with their labels into a PNG.")
 @click.argument("name")
 @click.option("--index", type=int, help="Show this one image large, with its label.")
 @click.option("--class", "class_name", help="Show images of this class only.")
@@ -47,27 +50,22 @@ def show(
     """
     if index is not None and (class_name is not None or count is not None):
         raise CnnappError("--index shows one image; it does not go with --class or --count")
-    from cnnapp.data.faces import seen_dataset
-
     dataset = seen_dataset(load_dataset(name), crop, colour)
-    from cnnapp.reports.figures import save_png
-    from cnnapp.reports.gallery import every_class, one_class, one_image
-
     count = count or SHOW_COUNT
     if index is not None:
-        figure, what = one_image(dataset, index), str(index)
+        figure, what = lazy.one_image(dataset, index), str(index)
         label = dataset.class_names[dataset.y[index]]
         click.echo(f"{dataset.name} #{index}: {label}")
     elif class_name is not None:
-        figure, what = one_class(dataset, class_name, count), f"class-{class_name}"
+        figure, what = lazy.one_class(dataset, class_name, count), f"class-{class_name}"
     else:
-        figure, what = every_class(dataset, count), "grid"
+        figure, what = lazy.every_class(dataset, count), "grid"
     if crop == "face":
         what += "-faces"
-    click.echo(f"image: {save_png(figure, out or show_out(name, what))}")
+    click.echo(f"image: {lazy.save_png(figure, out or show_out(name, what))}")
 
 
-@click.command()
+@click.command(short_help="A run's report: one HTML page of figures, scores and mistakes.")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--data", "data_name", help="A dataset name or path. Default: the data the run trained on.")
 @click.option("--out", type=click.Path(path_type=Path), help="The report folder. Default: RUN/report.")
@@ -84,9 +82,6 @@ def report(run: Path, data_name: str | None, out: Path | None) -> None:
       cnnapp report runs/demo/signs
       cnnapp report runs/demo/happy --data happy-house --out happy-house-report
     """
-    from cnnapp.cli.model_cmds import chosen_data
-    from cnnapp.training.rundir import read_run
-
     info = read_run(run)
     try:
         dataset = chosen_data(data_name or info.config["data"]["name"], None)
@@ -94,14 +89,11 @@ def report(run: Path, data_name: str | None, out: Path | None) -> None:
         if data_name:
             raise
         raise CnnappError(f"{error} (the run's own data; point --data at it)") from None
-    keras_quietly()
-    from cnnapp.reports.report import write_report
-
-    page = write_report(info, dataset, out or run / "report")
+    page = lazy.write_report(info, dataset, out or run / "report")
     click.echo(f"report: {page}")
 
 
-@click.command()
+@click.command(short_help="List the runs under a folder as one table, sorted as asked.")
 @click.argument("folder", type=click.Path(path_type=Path), default=Path("runs"))
 @click.option(
     "--sort",
@@ -120,8 +112,6 @@ def runs(folder: Path, key: str, reverse: bool) -> None:
     Example:
       cnnapp runs runs --sort accuracy --reverse
     """
-    from cnnapp.reports.listing import list_runs, run_table
-
     rows, problems = list_runs(folder)
     for problem in problems:
         click.echo(f"cnnapp: skipped {problem}", err=True)

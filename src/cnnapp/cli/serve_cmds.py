@@ -5,24 +5,20 @@ import socket
 
 import click
 
-from cnnapp.cli.app import keras_quietly
+from cnnapp.cli import lazy
+from cnnapp.data.faces import detector
 from cnnapp.errors import CnnappError
+from cnnapp.inference.predictor import ONNX_FILE
+from cnnapp.training.rundir import read_run
+from cnnapp.web.served import load_served, split_spec
 
 
 def export_missing(specs: tuple[str, ...]) -> None:
-    """Export model.onnx into every run that lacks it, saying so."""
-    from cnnapp.inference.predictor import ONNX_FILE
-    from cnnapp.training.rundir import read_run
-    from cnnapp.web.served import split_spec
-
-    for spec in specs:
-        run = read_run(split_spec(spec)[1])
+    """Export model.onnx into every run that lacks it, saying so, once every run has been read."""
+    for run in [read_run(split_spec(spec)[1]) for spec in specs]:
         if not (run.path / ONNX_FILE).is_file():
             click.echo(f"{run.path}: no {ONNX_FILE} yet; exporting it first (as `cnnapp export` does)", err=True)
-            keras_quietly()
-            from cnnapp.inference.export import export_onnx
-
-            path, difference = export_onnx(run.path)
+            path, difference = lazy.export_onnx(run.path)
             click.echo(f"wrote {path}, within {difference:.1e} of the Keras model", err=True)
 
 
@@ -45,7 +41,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-@click.command()
+@click.command(short_help="Serve runs as a web page and an HTTP API.")
 @click.argument("runs", nargs=-1, required=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; 0.0.0.0 for the network.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
@@ -84,21 +80,12 @@ def serve(
         if not HOST_NAME.fullmatch(name):
             raise CnnappError(f"--allowed-host {name}: not a host name or IP address (give no scheme, port or path)")
     export_missing(runs)
-    import uvicorn
-
-    from cnnapp.web.app import Limits, create_app
-    from cnnapp.web.guards import LOCAL_HOSTS, HeaderDeadline
-    from cnnapp.web.served import load_served
-
     models = load_served(list(runs))
     if any(model.predictor.crop == "face" for model in models.values()):
-        keras_quietly()  # TensorFlow runs the face detector
-        from cnnapp.data.faces import detector
-
         detector()  # loaded now rather than at the first photo
-    hosts = (*LOCAL_HOSTS, *([] if host in WILDCARDS else [host]), *allowed_hosts)
-    app = create_app(models, Limits(photo_bytes=int(max_photo_mb * 1024 * 1024), photos=max_photos), hosts)
+    hosts = (*lazy.LOCAL_HOSTS, *([] if host in WILDCARDS else [host]), *allowed_hosts)
+    app = lazy.create_app(models, lazy.Limits(photo_bytes=int(max_photo_mb * 1024 * 1024), photos=max_photos), hosts)
     sock = listening_socket(host, port)
     shown = "localhost" if host in ("127.0.0.1", "localhost") else host
     click.echo(f"serving {', '.join(models)} at http://{shown}:{sock.getsockname()[1]}/ (API docs at /docs)", err=True)
-    uvicorn.Server(uvicorn.Config(app, http=HeaderDeadline, log_level="warning")).run(sockets=[sock])
+    lazy.Server(lazy.Config(app, http=lazy.HeaderDeadline, log_level="warning")).run(sockets=[sock])

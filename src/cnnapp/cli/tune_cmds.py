@@ -5,17 +5,16 @@ from pathlib import Path
 
 import click
 
-from cnnapp.cli.app import keras_quietly
-from cnnapp.cli.model_cmds import RECIPE_OPTIONS, prepared, with_options
+from cnnapp.cli import lazy
+from cnnapp.cli.model_cmds import PROTOCOLS, RECIPE_OPTIONS, prepared, with_options
 from cnnapp.errors import CnnappError
+from cnnapp.models.catalog import recipe
 
 FIXED = "Fix it instead of searching it."
 
 
 def checked_roles(chief: str | None, worker: str | None, worker_id: str | None):
     """The address of --chief or --worker, if given, after checking the two go with --id as they should."""
-    from cnnapp.training.chief import parse_address
-
     if chief and worker:
         raise CnnappError("--chief and --worker: a process is one or the other")
     if worker and not worker_id:
@@ -25,11 +24,11 @@ def checked_roles(chief: str | None, worker: str | None, worker_id: str | None):
     if worker_id and "chief" in worker_id:
         raise CnnappError(f"--id {worker_id}: a worker's name must not contain 'chief'")
     if chief:
-        return parse_address(chief, "--chief")
-    return parse_address(worker, "--worker") if worker else None
+        return lazy.parse_address(chief, "--chief")
+    return lazy.parse_address(worker, "--worker") if worker else None
 
 
-@click.command()
+@click.command(short_help="Search a model's training settings, then train the best.", epilog=PROTOCOLS)
 @click.argument("model")
 @click.option("--data", "data_name", required=True, help="A dataset name (see `cnnapp data list`) or a path.")
 @click.option("--classes", help="Classes to keep, e.g. 0-5 or 'not smiling,smiling'.")
@@ -95,43 +94,30 @@ def tune(
     """
     if trials < 1:
         raise CnnappError(f"--trials {trials}: a search needs at least one trial")
-    keras_quietly()
+    recipe(model)
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC's own log lines would break the one-line errors
     address = checked_roles(chief, worker, worker_id)
     name = f"tune-{model}-{Path(data_name).name}" + (f"-{worker_id}" if worker else "")
     out = out or Path("runs") / name
-    server = None
-    if chief:
-        from cnnapp.training.chief import bound_server
-
-        server = bound_server(address)
+    server = lazy.bound_server(address) if chief else None
     if worker:
-        from cnnapp.training.chief import wait_for_chief
-
-        wait_for_chief(address, wait, click.echo)
-    from cnnapp.models.catalog import recipe
-
-    recipe(model)
+        lazy.wait_for_chief(address, wait, click.echo)
     dataset = prepared(model, data_name, classes, groups, out, None)
-    from cnnapp.data.splits import split_dataset
-    from cnnapp.training.fit import use_threads
-    from cnnapp.training.tune import search, work
-
     if threads or worker:
-        use_threads(threads or 1)
-    split = split_dataset(dataset, seed, groups=groups)
+        lazy.use_threads(threads or 1)
+    split = lazy.split_dataset(dataset, seed, groups=groups)
     click.echo(
         f"{kind} search of {model} on {dataset.name}: {len(split.train)} train, {len(split.val)} validation "
         f"({split.described}; the {len(split.test)} test images are left for best/)"
     )
     if worker:
-        ran = work(model, dataset, split, fixed, kind, out, address, worker_id, wait, click.echo)
+        ran = lazy.work(model, dataset, split, fixed, kind, out, address, worker_id, wait, click.echo)
         click.echo(f"worker {worker_id}: the search is over; it ran trials {', '.join(ran) or 'none'}")
         click.echo(f"trial folders: {out}")
         return
     if chief:
         click.echo(f"chief: serving {trials} trials at {address}; start workers with --worker {address} --id NAME")
-    result = search(model, dataset, split, fixed, trials, kind, out, click.echo, max_minutes, server)
+    result = lazy.search(model, dataset, split, fixed, trials, kind, out, click.echo, max_minutes, server)
     click.echo(
         f"best/: test accuracy {result.accuracy:.4f}, loss {result.loss:.4f} on {result.n} images, "
         f"{result.training['train_seconds']:.0f} s"

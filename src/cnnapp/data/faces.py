@@ -24,6 +24,7 @@ from PIL import Image, ImageOps
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.images import fit_square, read_whole
 from cnnapp.files import writing_file
+from cnnapp.progress import Progress
 from cnnapp.settings import IMAGE_SIZE, cache_dir
 
 CROPS = ("none", "face")
@@ -197,7 +198,7 @@ def cropped_dataset(dataset: Dataset) -> Dataset:
 
     The crops are made from the photo files when the dataset is a folder (a face is found at any size), else from
     its 64x64 images, and cached under the cache directory, keyed by the 64x64 images' content and the face rule:
-    the first pass over smiles' 13,165 photos takes minutes, later ones a moment.
+    the first pass over smiles' 13,165 photos takes minutes (its progress on stderr), later ones a moment.
     """
     key = hashlib.sha256(RULE.encode() + np.ascontiguousarray(dataset.x).tobytes()).hexdigest()[:32]
     cached = cache_dir() / f"faces-{key}.npz"
@@ -206,9 +207,12 @@ def cropped_dataset(dataset: Dataset) -> Dataset:
             images, found = arrays["x"], arrays["faces"]
     else:
         images, found = np.empty_like(dataset.x), np.zeros(len(dataset.x), dtype=bool)
-        for start in range(0, len(dataset.x), CHUNK):
-            which = range(start, min(start + CHUNK, len(dataset.x)))
-            images[which.start : which.stop], found[which.start : which.stop] = face_crops(photos_of(dataset, which))
+        with Progress(f"finding the faces of {dataset.name} (once; kept in the cache)", len(dataset.x)) as progress:
+            for start in range(0, len(dataset.x), CHUNK):
+                which = range(start, min(start + CHUNK, len(dataset.x)))
+                crops = face_crops(photos_of(dataset, which))
+                images[which.start : which.stop], found[which.start : which.stop] = crops
+                progress.update(which.stop, f"{np.count_nonzero(found[: which.stop])} faces found")
         cached.parent.mkdir(parents=True, exist_ok=True)
         with writing_file(cached) as tmp:
             np.savez(tmp, x=images, faces=found)

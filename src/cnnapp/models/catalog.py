@@ -1,16 +1,68 @@
-"""Models by name, each with the training protocol it gets unless the user overrides it."""
+"""Models by name, each with the training protocol it gets unless the user overrides it.
+
+Reading a recipe imports no Keras: a command checks a model's name and classes before TensorFlow loads, which
+happens when a model is first built.
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import keras
+from typing import TYPE_CHECKING
 
 from cnnapp.errors import CnnappError
-from cnnapp.models.augment import augmented
-from cnnapp.models.course import INPUT_SHAPE, convolutional_model, happy_model
-from cnnapp.models.fused import fused_batch_norm
-from cnnapp.models.nets import sign_net, smile_net
-from cnnapp.models.summary import HAPPY_ROWS, SIGNS_ROWS
+
+if TYPE_CHECKING:
+    import keras
+
+# The course's architecture check: the rows models/summary.py gives of each course model.
+HAPPY_ROWS = [
+    ["ZeroPadding2D", (None, 70, 70, 3), 0, ((3, 3), (3, 3))],
+    ["Conv2D", (None, 64, 64, 32), 4736, "valid", "linear", "GlorotUniform"],
+    ["BatchNormalization", (None, 64, 64, 32), 128],
+    ["ReLU", (None, 64, 64, 32), 0],
+    ["MaxPooling2D", (None, 32, 32, 32), 0, (2, 2), (2, 2), "valid"],
+    ["Flatten", (None, 32768), 0],
+    ["Dense", (None, 1), 32769, "sigmoid"],
+]
+
+SIGNS_ROWS = [
+    ["InputLayer", [(None, 64, 64, 3)], 0],
+    ["Conv2D", (None, 64, 64, 8), 392, "same", "linear", "GlorotUniform"],
+    ["ReLU", (None, 64, 64, 8), 0],
+    ["MaxPooling2D", (None, 8, 8, 8), 0, (8, 8), (8, 8), "same"],
+    ["Conv2D", (None, 8, 8, 16), 528, "same", "linear", "GlorotUniform"],
+    ["ReLU", (None, 8, 8, 16), 0],
+    ["MaxPooling2D", (None, 2, 2, 16), 0, (4, 4), (4, 4), "same"],
+    ["Flatten", (None, 64), 0],
+    ["Dense", (None, 6), 390, "softmax"],
+]
+
+
+def build_happy(classes: int) -> "keras.Model":
+    """The course's happy model (binary: one sigmoid unit whatever classes is)."""
+    from cnnapp.models.course import happy_model
+
+    return happy_model()
+
+
+def build_signs(classes: int) -> "keras.Model":
+    """The course's signs model, one softmax unit per class."""
+    from cnnapp.models.course import INPUT_SHAPE, convolutional_model
+
+    return convolutional_model(INPUT_SHAPE, classes)
+
+
+def build_smile_net(classes: int) -> "keras.Model":
+    """smile-net (binary: one sigmoid unit whatever classes is)."""
+    from cnnapp.models.nets import smile_net
+
+    return smile_net()
+
+
+def build_sign_net(classes: int) -> "keras.Model":
+    """sign-net, one softmax unit per class."""
+    from cnnapp.models.nets import sign_net
+
+    return sign_net(classes)
 
 
 @dataclass(frozen=True)
@@ -31,7 +83,7 @@ class Recipe:
 
     name: str
     description: str
-    build: Callable[[int], keras.Model]
+    build: Callable[[int], "keras.Model"]
     binary: bool  # one sigmoid unit for two classes, else one softmax unit per class
     batch_size: int
     epochs: int
@@ -50,7 +102,7 @@ RECIPES = {
     "happy": Recipe(
         "happy",
         "the course's smile gate (Sequential API): binary, 37,633 parameters",
-        lambda classes: happy_model(),
+        build_happy,
         binary=True,
         batch_size=16,
         epochs=10,
@@ -61,7 +113,7 @@ RECIPES = {
     "signs": Recipe(
         "signs",
         "the course's hand-sign reader (Functional API): one unit per class, 1,310 parameters for six",
-        lambda classes: convolutional_model(INPUT_SHAPE, classes),
+        build_signs,
         binary=False,
         batch_size=64,
         epochs=100,
@@ -73,7 +125,7 @@ RECIPES = {
     "smile-net": Recipe(
         "smile-net",
         "four conv blocks with batch normalisation, global average pooling: binary, trained with face augmentation",
-        lambda classes: smile_net(),
+        build_smile_net,
         binary=True,
         batch_size=64,
         epochs=10,
@@ -86,7 +138,7 @@ RECIPES = {
         "sign-net",
         "four conv blocks with batch normalisation, global average pooling: one unit per class, "
         "trained with hand augmentation",
-        sign_net,
+        build_sign_net,
         binary=False,
         batch_size=32,
         epochs=80,  # hands turned up to 90 degrees either way take twice the 40 epochs upright ones did
@@ -116,9 +168,12 @@ def check_classes(name: str, class_names: tuple[str, ...] | list[str]) -> Recipe
     return chosen
 
 
-def build_model(name: str, class_names: tuple[str, ...] | list[str], augment: bool = False) -> keras.Model:
+def build_model(name: str, class_names: tuple[str, ...] | list[str], augment: bool = False) -> "keras.Model":
     """A fresh, untrained model for these classes, behind its recipe's augmentation if asked, its batch
     normalisation training through the fused kernel; refuses a binary model on data that is not binary."""
+    from cnnapp.models.augment import augmented
+    from cnnapp.models.fused import fused_batch_norm
+
     chosen = check_classes(name, class_names)
     model = fused_batch_norm(chosen.build(len(class_names)))
     return augmented(model, chosen.augmentation) if augment else model

@@ -12,6 +12,7 @@ from cnnapp.data.datasets import Dataset
 from cnnapp.errors import CnnappError
 from cnnapp.files import writing_folder
 from cnnapp.models.summary import parameter_counts, summary
+from cnnapp.progress import Progress
 from cnnapp.reports.figures import Tile, confusion_figure, in_rows, save_png, tile_grid
 from cnnapp.reports.page import report_page
 from cnnapp.training.curves import plot_history
@@ -118,25 +119,29 @@ def draw_figures(run: RunInfo, tested: Tested, result: Result, folder: Path) -> 
 
 
 def write_report(run: RunInfo, dataset: Dataset, out: Path) -> Path:
-    """RUN's report folder at out (report.html and its PNGs), replacing an older report; returns the page's path."""
+    """RUN's report folder at out (report.html and its PNGs), replacing an older report; returns the page's path.
+    Its progress goes to stderr when it takes a while."""
     out = Path(out)
     if out.exists() and not (out / "report.html").is_file():
         raise CnnappError(f"{out}: exists and is not a report folder; choose another --out")
-    model = load_model(run)
-    tested = tested_on(run, model, dataset)
-    result = result_of(tested.probs, tested.labels, tested.class_names, tested.described)
-    per_class = classification_report(
-        tested.labels,
-        tested.predicted,
-        labels=range(len(tested.class_names)),
-        target_names=tested.class_names,
-        output_dict=True,
-        zero_division=0,
-    )
-    rows, totals = architecture(model)
-    with writing_folder(out, replace=True) as folder:
-        figures = draw_figures(run, tested, result, folder)
-        variants = read_json(run.path / VARIANTS_FILE) if (run.path / VARIANTS_FILE).is_file() else None
-        page = report_page(run, result, per_class, rows, totals, figures, variants)
-        (folder / "report.html").write_text(page, encoding="utf-8")
+    with Progress(f"report of {run.path}", 3) as progress:
+        model = load_model(run)
+        progress.update(1, "predicting its images")
+        tested = tested_on(run, model, dataset)
+        result = result_of(tested.probs, tested.labels, tested.class_names, tested.described)
+        per_class = classification_report(
+            tested.labels,
+            tested.predicted,
+            labels=range(len(tested.class_names)),
+            target_names=tested.class_names,
+            output_dict=True,
+            zero_division=0,
+        )
+        rows, totals = architecture(model)
+        progress.update(2, "drawing the figures")
+        with writing_folder(out, replace=True) as folder:
+            figures = draw_figures(run, tested, result, folder)
+            variants = read_json(run.path / VARIANTS_FILE) if (run.path / VARIANTS_FILE).is_file() else None
+            page = report_page(run, result, per_class, rows, totals, figures, variants)
+            (folder / "report.html").write_text(page, encoding="utf-8")
     return out / "report.html"

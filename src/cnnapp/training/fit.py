@@ -26,6 +26,7 @@ from cnnapp.files import writing_file, writing_folder
 from cnnapp.models.augment import without_augmentation
 from cnnapp.models.catalog import build_model, recipe
 from cnnapp.models.fused import keras_batch_norm
+from cnnapp.progress import Progress, duration, time_left
 from cnnapp.training.curves import plot_history
 from cnnapp.training.evaluate import Result, probabilities, result_of, targets
 from cnnapp.training.reuse import load_model, unseen_by
@@ -92,6 +93,55 @@ class EpochSeconds(keras.callbacks.Callback):
         logs["epoch_seconds"] = time.perf_counter() - self.start
 
 
+def epoch_figures(logs: dict) -> str:
+    """An epoch's training and validation figures in one line."""
+    return (
+        f"loss {logs['loss']:.4f}, accuracy {logs['accuracy']:.4f}, "
+        f"validation loss {logs['val_loss']:.4f}, validation accuracy {logs['val_accuracy']:.4f}"
+    )
+
+
+class EpochLines(keras.callbacks.Callback):
+    """Prints one line for each finished epoch: its figures, its seconds and the time left (after EpochSeconds).
+    On a terminal, the line of the epoch under way shows its batches meanwhile, rewritten in place."""
+
+    def __init__(self, epochs: int) -> None:
+        super().__init__()
+        self.epochs, self.seconds, self.ran = epochs, 0.0, 0
+        self.terminal = sys.stdout.isatty()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch, self.start = epoch, time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.terminal:
+            steps, elapsed = self.params["steps"], time.perf_counter() - self.start
+            left = time_left(elapsed, batch + 1, steps)
+            print(
+                f"\repoch {self.epoch + 1}/{self.epochs}: batch {batch + 1}/{steps}, {left} in this epoch\033[K",
+                end="",
+                flush=True,
+            )
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.seconds, self.ran = self.seconds + logs["epoch_seconds"], self.ran + 1
+        left = time_left(self.seconds, self.ran, self.ran + self.epochs - epoch - 1) if epoch + 1 < self.epochs else ""
+        line = f"epoch {epoch + 1}/{self.epochs}: {epoch_figures(logs)}, {duration(logs['epoch_seconds'])}"
+        start, end = ("\r", "\033[K") if self.terminal else ("", "")
+        print(start + line + (f", {left}" if left else "") + end, flush=True)
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """Shows the epochs done on a Progress, with the last validation accuracy."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.progress.update(epoch + 1, f"validation accuracy {logs['val_accuracy']:.4f}")
+
+
 def class_weights(labels: np.ndarray, classes: int) -> dict[int, float]:
     """A weight for each class's photos that gives every class present the same total weight, the mean weight of a
     photo being 1."""
@@ -123,11 +173,11 @@ def fit(
     split: Split,
     settings: Settings,
     folder: Path,
-    verbose: int,
+    shown: keras.callbacks.Callback | None,
     best_loss: float | None = None,
 ) -> dict[str, list[float]]:
-    """Compile and train model, validating every epoch; writes best.keras, last.keras and history.csv
-    (with each epoch's seconds).
+    """Compile and train model, validating every epoch, the epochs shown by the callback shown (if any); writes
+    best.keras, last.keras and history.csv (with each epoch's seconds).
 
     Every finished epoch is backed up in folder/backup, and a training stopped in folder continues from
     there; best_loss is the lowest validation loss of the epochs it had finished.
@@ -149,6 +199,7 @@ def fit(
         ),
         keras.callbacks.CSVLogger(folder / "history.csv", append=True),
         keras.callbacks.BackupAndRestore(folder / BACKUP, double_checkpoint=True, delete_checkpoint=False),
+        *([shown] if shown else []),
     ]
     history = model.fit(
         scale(dataset.x[split.train]),
@@ -158,7 +209,7 @@ def fit(
         epochs=settings.epochs,
         callbacks=callbacks,
         sample_weight=photo_weights(dataset, split.train, settings),
-        verbose=verbose,
+        verbose=0,
     )
     model.save(folder / "last.keras")
     return history.history
@@ -218,11 +269,12 @@ def train_run(
     split: Split,
     settings: Settings,
     out: Path,
-    verbose: int = 1,
+    verbose: bool = False,
     replace: bool = False,
     resume: bool = False,
 ) -> Result:
     """Build, train and test a model into the run folder out, which appears only when complete; its test result.
+    verbose: print a line for each epoch and, at the end, the epoch kept.
 
     out is reserved first (CnnappError if another training writes it). With resume, the folder a stopped
     training of the same settings left continues from its last finished epoch. The run's model.keras is the
@@ -325,26 +377,40 @@ def finished_epochs(folder: Path) -> float | None:
 
 
 def validated(
-    model_name: str, dataset: Dataset, split: Split, settings: Settings, folder: Path, verbose: int
+    model_name: str, dataset: Dataset, split: Split, settings: Settings, folder: Path, label: str
 ) -> dict[str, list[float]]:
-    """Train a fresh model into folder as train_run does (continuing a stopped training there) and test nothing:
-    the history of every epoch, training and validation."""
+    """Train a fresh model into folder as train_run does (continuing a stopped training there) and test nothing,
+    its epochs' progress under label on stderr: the history of every epoch, training and validation."""
     dataset = seen_dataset(dataset, settings.crop, settings.colour)
     seed_everything(settings.seed)
     model = build_model(model_name, dataset.class_names, settings.augment)
-    fit(model, recipe(model_name).binary, dataset, split, settings, folder, verbose, finished_epochs(folder))
+    best_loss = finished_epochs(folder)
+    with Progress(label, settings.epochs) as progress:
+        fit(model, recipe(model_name).binary, dataset, split, settings, folder, EpochProgress(progress), best_loss)
     return read_history(folder / "history.csv")
 
 
 def trained(
-    model: keras.Model, binary: bool, dataset: Dataset, split: Split, settings: Settings, folder: Path, verbose: int
+    model: keras.Model, binary: bool, dataset: Dataset, split: Split, settings: Settings, folder: Path, verbose: bool
 ) -> Result:
-    """Train into folder (continuing a stopped training there), keep the chosen epoch as model.keras, test it."""
+    """Train into folder (continuing a stopped training there), keep the chosen epoch as model.keras, test it;
+    verbose: print a line for each epoch and the epoch kept."""
     start = time.perf_counter()
-    fit(model, binary, dataset, split, settings, folder, verbose, finished_epochs(folder))
+    fit(
+        model,
+        binary,
+        dataset,
+        split,
+        settings,
+        folder,
+        EpochLines(settings.epochs) if verbose else None,
+        finished_epochs(folder),
+    )
     seconds = time.perf_counter() - start
     history = read_history(folder / "history.csv")
     kept = "last" if split.validates_on_test else "best"
+    if verbose:
+        print(kept_line(history, kept), flush=True)
     model = keras_batch_norm(without_augmentation(keras.models.load_model(folder / f"{kept}.keras")))
     model.save(folder / "model.keras")
     probs = probabilities(model, dataset.x[split.test])
@@ -388,6 +454,14 @@ def sources_of(dataset: Dataset, split: Split) -> list[dict]:
             }
         )
     return records
+
+
+def kept_line(history: dict[str, list[float]], kept: str) -> str:
+    """Which epoch a run keeps as its model, and that epoch's figures."""
+    epochs = len(history["loss"])
+    index = epochs - 1 if kept == "last" else int(np.argmin(history["val_loss"]))
+    why = "the last: the validation images are the test images" if kept == "last" else "lowest validation loss"
+    return f"kept epoch {index + 1} of {epochs} ({why}): {epoch_figures({k: v[index] for k, v in history.items()})}"
 
 
 def config_of(

@@ -251,9 +251,8 @@ class Trials(BaseTuner):
         folder.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         with self.in_touch(trial.trial_id):
-            history = validated(
-                self.model_name, self.dataset, self.split, settings_of(trial.hyperparameters.values), folder, 0
-            )
+            settings = settings_of(trial.hyperparameters.values)
+            history = validated(self.model_name, self.dataset, self.split, settings, folder, f"trial {trial.trial_id}")
         for name in ("best.keras", "last.keras"):
             (folder / name).unlink(missing_ok=True)
         shutil.rmtree(folder / BACKUP, ignore_errors=True)
