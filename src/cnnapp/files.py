@@ -25,17 +25,32 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
+def unwritable(path: Path, error: OSError) -> CnnappError:
+    """The one-line error for a file or folder that could not be written: a full disk, a missing permission, a
+    parent that is not a folder."""
+    return CnnappError(f"{path}: cannot be written ({error.strerror or error})")
+
+
 @contextmanager
 def writing_file(path: Path | str) -> Iterator[Path]:
-    """A temporary path beside path (same suffix) to write to; it becomes path when the block ends without error."""
+    """A temporary path beside path (same suffix) to write to; it becomes path when the block ends without error.
+
+    An OSError while writing (a full disk, no permission) becomes a CnnappError naming path.
+    """
     path = Path(path)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+    try:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+    except OSError as error:
+        raise unwritable(path, error) from None
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
         tmp.chmod(0o644)
         os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise unwritable(path, error) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -110,8 +125,11 @@ def writing_folder(
     """
     out = Path(out)
     partial = partial_folder(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, stale = _reserve(out, partial)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, stale = _reserve(out, partial)
+    except OSError as error:
+        raise unwritable(out, error) from None
     try:
         leftovers = stale and any(entry.name != LOCK for entry in partial.iterdir())
         if out.exists() and not replace:
@@ -128,7 +146,10 @@ def writing_folder(
         os.close(fd)
         raise
     try:
-        yield partial
+        try:
+            yield partial
+        except OSError as error:
+            raise unwritable(out, error) from None
         if replace and out.exists():
             exchange(partial, out)
             shutil.rmtree(partial)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cnnapp.cli.app import EXIT_CHECK_FAILED, keras_quietly, progress_verbosity
+from cnnapp.cli.app import EXIT_CHECK_FAILED, POSITIVE, SEED, keras_quietly, progress_verbosity
 from cnnapp.data.datasets import Dataset, load_dataset, parse_classes, select_classes
 from cnnapp.errors import CnnappError
 
@@ -91,7 +91,7 @@ TRAINING_OPTIONS = [
     click.option("--classes", help="Classes to keep, e.g. 0-5 or 'not smiling,smiling'."),
     click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's protocol."),
     click.option("--batch-size", type=click.IntRange(min=1), help="Default: the model's protocol."),
-    click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Default: the model's."),
+    click.option("--learning-rate", type=POSITIVE, help="Default: the model's."),
     click.option(
         "--augment/--no-augment",
         default=None,
@@ -178,7 +178,7 @@ def settings_for(model: str, seed: int, options: dict):
 
 @click.command()
 @training_options
-@click.option("--seed", type=int, default=1, show_default=True, help="Seeds the split, the weights and the shuffling.")
+@click.option("--seed", type=SEED, default=1, show_default=True, help="Seeds the split, the weights and the shuffling.")
 def train(
     model: str,
     data_name: str,

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from cnnapp.cli.app import EXIT_BAD_INPUT, keras_quietly
+from cnnapp.errors import printable
 
 
 @click.command()
@@ -80,9 +81,11 @@ def predict(run: Path, paths: tuple[Path, ...], as_json: bool, batch_size: int) 
                     if as_json:
                         click.echo(json.dumps({"path": str(path), **prediction.answer()}))
                     else:
-                        click.echo(f"{path}\t{prediction.label}\t{prediction.probability:.4f}")
+                        click.echo(
+                            f"{printable(str(path))}\t{printable(prediction.label)}\t{prediction.probability:.4f}"
+                        )
                 bar.update(len(batch))
     for problem in problems:
-        click.echo(f"cnnapp: error: {problem}", err=True)
+        click.echo(f"cnnapp: error: {printable(problem)}", err=True)
     if problems:
         sys.exit(EXIT_BAD_INPUT)

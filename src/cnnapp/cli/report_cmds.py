@@ -6,7 +6,7 @@ import click
 
 from cnnapp.cli.app import keras_quietly
 from cnnapp.data.datasets import load_dataset
-from cnnapp.errors import CnnappError
+from cnnapp.errors import CnnappError, printable
 from cnnapp.reports.listing import SORT_KEYS
 
 SHOW_COUNT = 8
@@ -123,7 +123,7 @@ def runs(folder: Path, key: str, reverse: bool) -> None:
 
     rows, problems = list_runs(folder)
     for problem in problems:
-        click.echo(f"cnnapp: skipped {problem}", err=True)
+        click.echo(f"cnnapp: skipped {printable(problem)}", err=True)
     if not rows:
         click.echo(f"{folder}: no runs found", err=True)
         return

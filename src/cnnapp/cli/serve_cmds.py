@@ -4,7 +4,7 @@ import socket
 
 import click
 
-from cnnapp.cli.app import keras_quietly
+from cnnapp.cli.app import POSITIVE, keras_quietly
 from cnnapp.errors import CnnappError
 
 
@@ -44,7 +44,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option(
     "--max-photo-mb",
-    type=click.FloatRange(min=0, min_open=True),
+    type=POSITIVE,
     default=10,
     show_default=True,
     help="Largest photo accepted (413 beyond).",

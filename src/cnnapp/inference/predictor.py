@@ -11,6 +11,7 @@ from PIL import Image
 from cnnapp.data.faces import as_seen, face_crops, view_of
 from cnnapp.data.images import OPEN_SIZE, array_image, from_array, from_pil, read_image, read_whole, to_rgb
 from cnnapp.errors import CnnappError
+from cnnapp.models.outputs import checked
 from cnnapp.settings import IMAGE_SIZE
 from cnnapp.training.rundir import RunInfo, read_run
 
@@ -89,7 +90,7 @@ class Predictor:
                 f"{self.run.path}: the {self.engine} model gives {probs.shape[1]} probabilities "
                 f"but the run has {len(self.class_names)} classes"
             )
-        return probs
+        return checked(probs, self.run.path / (ONNX_FILE if self.engine == "onnx" else "model.keras"))
 
     def decode(self, photo: Path | BinaryIO, name: str | None = None) -> Photo:
         """A photo file decoded as far as this run needs: to its 64x64 square, or whole to find the face in it.
