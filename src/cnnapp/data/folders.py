@@ -54,7 +54,8 @@ def cache_folder() -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise CnnappError(f"{folder}: cannot be used as the cache folder (CNNAPP_CACHE) ({error.strerror})") from None
+        why = "a file is in its place" if isinstance(error, FileExistsError) else error.strerror
+        raise CnnappError(f"{folder}: cannot be used as the cache folder (CNNAPP_CACHE): {why}") from None
     return folder
 
 
