@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
@@ -20,15 +21,16 @@ from onnx import TensorProto, helper
 from PIL import Image
 from test_cli_errors import course_folder, photo_folder
 
-from cnnapp.data.datasets import parse_classes
+from cnnapp.data.datasets import load_course, parse_classes
+from cnnapp.data.faces import cropped_dataset
 from cnnapp.data.folders import fingerprint_files, load_folder
 from cnnapp.errors import CnnappError, printable
 from cnnapp.files import writing_folder
-from cnnapp.training.reuse import load_model
+from cnnapp.training.reuse import load_model, scored
 from cnnapp.training.rundir import RunInfo, read_run, write_json
 
 from clirun import assert_one_line_error, cnnapp
-from conftest import random_course_arrays, write_course_file
+from conftest import need_shared, random_course_arrays, write_course_file
 
 
 def onnx_model(path: Path, outputs: str = "sigmoid", side: int = 64) -> Path:
@@ -146,6 +148,16 @@ def test_a_model_that_answers_nan_is_named(tmp_path):
     assert result.stdout == ""
 
 
+def test_a_keras_model_that_answers_nan_is_named_before_its_scores_are_reported(tmp_path):
+    import keras
+
+    model = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Flatten(), keras.layers.Dense(1, "sigmoid")])
+    model.layers[-1].set_weights([np.full((64 * 64 * 3, 1), np.nan), np.zeros(1)])
+    with pytest.raises(CnnappError, match="not probabilities") as error:
+        scored(RunInfo(tmp_path, {}, {}), model, np.zeros((2, 64, 64, 3), dtype=np.uint8))
+    assert str(error.value).startswith(str(tmp_path / "model.keras"))
+
+
 def test_an_unknown_crop_in_config_json_is_refused_by_name(tmp_path):
     run = onnx_run(tmp_path / "run", crop="xyz")
     result = cnnapp("predict", str(run), str(photo(tmp_path / "a.jpg")))
@@ -251,6 +263,17 @@ def test_a_damaged_cache_is_rebuilt(tmp_path, monkeypatch):
     (npz,) = (tmp_path / "cache").glob("folder-*.npz")
     np.savez(npz, x=np.zeros((2, 64, 64, 3), dtype=np.uint8))  # whole, but not these photos
     assert np.array_equal(load_folder(folder)[0], first[0])
+
+
+def test_a_damaged_face_cache_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNAPP_CACHE", str(tmp_path / "cache"))
+    happy = load_course(need_shared("test_happy.h5"), "happy", "happy-house")
+    two = replace(happy, x=happy.x[:2], y=happy.y[:2], train=None, test=None)
+    first = cropped_dataset(two)
+    (cached,) = (tmp_path / "cache").glob("faces-*.npz")
+    cached.write_bytes(cached.read_bytes()[:100])
+    again = cropped_dataset(two)
+    assert np.array_equal(first.x, again.x) and np.array_equal(first.faces, again.faces)
 
 
 def test_a_full_disk_names_the_file(tmp_path):

@@ -51,7 +51,7 @@ class Finite(click.FloatRange):
     """A number in a range that is also finite: nan and inf are refused by the option's name, as any number out of
     the range is."""
 
-    def convert(self, value, param, ctx) -> float:
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value} is not a finite number", param, ctx)

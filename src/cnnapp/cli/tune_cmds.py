@@ -34,7 +34,7 @@ def checked_roles(chief: str | None, worker: str | None, worker_id: str | None):
 @click.option("--data", "data_name", required=True, help="A dataset name (see `cnnapp data list`) or a path.")
 @click.option("--classes", help="Classes to keep, e.g. 0-5 or 'not smiling,smiling'.")
 @click.option("--groups", metavar="PATTERN", help="Keep groups of photos on one side of the split (as in train).")
-@click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True, help="How many settings to try.")
+@click.option("--trials", type=int, default=10, show_default=True, help="How many settings to try.")
 @click.option(
     "--tuner", "kind", type=click.Choice(["random", "bayesian", "hyperband"]), default="random", show_default=True
 )

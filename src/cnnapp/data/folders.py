@@ -91,14 +91,16 @@ def decode_files(files: list[Path], size: int = IMAGE_SIZE) -> np.ndarray:
     return images
 
 
-def cached_images(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
-    """The images kept in a cache file, or None when it is missing, damaged or not of that shape."""
+def read_cache(path: Path, expected: dict[str, tuple[tuple[int, ...], type]]) -> dict[str, np.ndarray] | None:
+    """The arrays kept in a cache file (.npz) by name, or None when it is missing, damaged, or any of them is not of
+    the expected shape and dtype; the caller then makes them again."""
     try:
         with np.load(path) as arrays:
-            x = arrays["x"]
+            found = {name: arrays[name] for name in expected}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
-    return x if x.shape == shape and x.dtype == np.uint8 else None
+    whole = all(found[name].shape == shape and found[name].dtype == dtype for name, (shape, dtype) in expected.items())
+    return found if whole else None
 
 
 def load_folder(root: Path, size: int = IMAGE_SIZE) -> tuple[np.ndarray, np.ndarray, list[str], list[str], str]:
@@ -111,10 +113,12 @@ def load_folder(root: Path, size: int = IMAGE_SIZE) -> tuple[np.ndarray, np.ndar
     labels = np.array([i for i, name in enumerate(names) for _ in classes[name]], dtype=np.int64)
     fingerprint = content_fingerprint(root, files)
     cached = cache_folder() / f"folder-{fingerprint[:32]}-{size}-v{CACHE_VERSION}.npz"
-    x = cached_images(cached, (len(files), size, size, 3))
-    if x is None:
+    arrays = read_cache(cached, {"x": ((len(files), size, size, 3), np.uint8)})
+    if arrays is None:
         x = decode_files(files, size)
         with writing_file(cached) as tmp:
             np.savez(tmp, x=x)
+    else:
+        x = arrays["x"]
     relative = [f.relative_to(root).as_posix() for f in files]
     return x, labels, names, relative, fingerprint

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.variants import VARIANTS, Variant, changed_all
-from cnnapp.training.evaluate import Result, probabilities, result_of
-from cnnapp.training.reuse import images_to_evaluate, load_model
+from cnnapp.training.evaluate import Result, result_of
+from cnnapp.training.reuse import images_to_evaluate, load_model, scored
 from cnnapp.training.rundir import read_run, write_json
 
 VARIANTS_FILE = "variants.json"
@@ -46,7 +46,7 @@ def evaluate_variants(run_dir: Path | str, dataset: Dataset, variants: tuple[Var
     _, images, labels, described = images_to_evaluate(run, dataset)
     model = load_model(run)
     scored = [
-        (variant, result_of(probabilities(model, changed_all(images, variant)), labels, run.class_names, described))
+        (variant, result_of(scored(run, model, changed_all(images, variant)), labels, run.class_names, described))
         for variant in variants
     ]
     return Robustness(described, scored)
