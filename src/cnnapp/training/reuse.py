@@ -46,7 +46,7 @@ def load_model(run: RunInfo) -> keras.Model:
         raise CnnappError(f"{path}: cannot be loaded as a Keras model ({error})") from None
 
 
-def scored(run: RunInfo, model: keras.Model, images: np.ndarray) -> np.ndarray:
+def checked_probabilities(run: RunInfo, model: keras.Model, images: np.ndarray) -> np.ndarray:
     """The run's model's class probabilities for uint8 images; CnnappError naming its model file when they are not
     probabilities (nan, say)."""
     return checked(probabilities(model, images), run.path / "model.keras")
@@ -135,4 +135,4 @@ def evaluate_run(run_dir: Path | str, dataset: Dataset) -> Result:
     """A saved run's result on a dataset whose classes it knows, each photo seen as the run saw its own."""
     run = read_run(run_dir)
     _, seen, labels, described = images_to_evaluate(run, dataset)
-    return result_of(scored(run, load_model(run), seen), labels, run.class_names, described)
+    return result_of(checked_probabilities(run, load_model(run), seen), labels, run.class_names, described)
