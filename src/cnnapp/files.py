@@ -28,7 +28,8 @@ _AT_FDCWD = -100
 def unwritable(path: Path, error: OSError) -> CnnappError:
     """The one-line error for a file or folder that could not be written: a full disk, a missing permission, a
     parent that is not a folder."""
-    return CnnappError(f"{path}: cannot be written ({error.strerror or error})")
+    why = "a file stands where a folder is needed" if isinstance(error, FileExistsError) else error.strerror or error
+    return CnnappError(f"{path}: cannot be written ({why})")
 
 
 @contextmanager
