@@ -1,11 +1,13 @@
-"""Fuzzing the image reader and the course-file reader with mutated real files and random bytes: either a
-64x64 image or arrays come back, or cnnapp's own error does, in bounded time.
+"""Fuzzing the image reader, the course-file reader, the image-folder loader and the run reader with mutated real
+files, random bytes, random file names and random JSON: either a good answer comes back, or cnnapp's own error does,
+in bounded time.
 
 CNNAPP_FUZZ_EXAMPLES sets the examples per test (default 100); a long run by hand:
   CNNAPP_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz.py
 """
 
 import io
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -18,8 +20,11 @@ from PIL import Image
 
 from cnnapp.data.course import read_course_file
 from cnnapp.data.datasets import load_course
+from cnnapp.data.folders import load_folder
 from cnnapp.data.images import read_image
-from cnnapp.errors import CnnappError
+from cnnapp.errors import CnnappError, printable
+from cnnapp.reports.listing import run_row
+from cnnapp.training.rundir import read_run
 
 from conftest import need_shared, write_course_file
 
@@ -138,3 +143,101 @@ def test_mutated_real_course_files_read_or_give_cnnapp_s_error(course_bytes):
 def test_random_bytes_as_a_course_file_give_cnnapp_s_error(data):
     with tempfile.TemporaryDirectory() as folder:
         read_or_refuse_course(written(data, ".h5", folder))
+
+
+def load_or_refuse_folder(root: Path) -> None:
+    """load_folder gives images, labels and names that agree, or raises CnnappError naming a path under root."""
+    try:
+        x, y, names, paths, _ = load_folder(root)
+    except CnnappError as error:
+        assert str(error).startswith(str(root))
+        return
+    assert x.shape == (len(y), 64, 64, 3) and len(paths) == len(y) and len(set(names)) == len(names) >= 2
+
+
+file_names = st.binary(min_size=1, max_size=40).filter(lambda name: b"/" not in name and b"\0" not in name)
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c\n\x1b"]), file_names, st.sampled_from([".jpg", ".png", ".txt"])),
+        max_size=6,
+    ),
+    st.binary(max_size=512),
+)
+def test_folders_of_random_files_load_or_give_cnnapp_s_error(files, data):
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / "photos"
+        for class_name, name, suffix in files:
+            (root / class_name).mkdir(parents=True, exist_ok=True)
+            (root / class_name / os.fsdecode(name + suffix.encode())).write_bytes(data)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("CNNAPP_CACHE", str(Path(folder) / "cache"))
+            load_or_refuse_folder(root)
+
+
+def test_mutated_real_photos_in_a_folder_load_or_give_cnnapp_s_error(photos):
+    @FUZZ
+    @given(st.sampled_from(sorted(photos)).flatmap(lambda suffix: st.tuples(st.just(suffix), mutated(photos[suffix]))))
+    def check(case):
+        suffix, data = case
+        with tempfile.TemporaryDirectory() as folder:
+            root = Path(folder) / "photos"
+            for class_name in ("a", "b"):
+                (root / class_name).mkdir(parents=True)
+                (root / class_name / f"real{suffix}").write_bytes(photos[suffix])
+            (root / "b" / f"fuzzed{suffix}").write_bytes(data)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv("CNNAPP_CACHE", str(Path(folder) / "cache"))
+                load_or_refuse_folder(root)
+
+    check()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+configs = st.fixed_dictionaries(
+    {},
+    optional={
+        "model": json_values | st.just("happy"),
+        "data": json_values | st.fixed_dictionaries({"class_names": json_values | st.just(["a", "b"])}),
+        "hyperparameters": json_values
+        | st.fixed_dictionaries({}, optional={"crop": json_values | st.just("face"), "colour": json_values}),
+        "created": json_values,
+    },
+)
+metrics = st.fixed_dictionaries(
+    {}, optional={key: json_values for key in ("test_accuracy", "epochs_run", "train_seconds")}
+)
+
+
+def read_or_refuse_run(folder: Path) -> None:
+    """A run folder gives its run and its row of `cnnapp runs`, or CnnappError naming the folder."""
+    try:
+        run = read_run(folder)
+        row = run_row(folder)
+    except CnnappError as error:
+        assert str(error).startswith(str(folder))
+        return
+    assert len(set(run.class_names)) == len(run.class_names) >= 2 and row.model == printable(run.config["model"])
+
+
+def as_file(values: st.SearchStrategy) -> st.SearchStrategy[bytes]:
+    """The JSON of values, or now and then random bytes."""
+    return values.map(lambda value: json.dumps(value).encode()) | st.binary(max_size=64)
+
+
+@FUZZ
+@given(as_file(configs | json_values), as_file(metrics | json_values))
+def test_run_folders_of_random_json_read_or_give_cnnapp_s_error(config, metric):
+    with tempfile.TemporaryDirectory() as folder:
+        run = Path(folder) / "run"
+        run.mkdir()
+        (run / "model.keras").write_bytes(b"")
+        (run / "config.json").write_bytes(config)
+        (run / "metrics.json").write_bytes(metric)
+        read_or_refuse_run(run)

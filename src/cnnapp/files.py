@@ -43,17 +43,33 @@ else:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
+def unwritable(path: Path, error: OSError) -> CnnappError:
+    """The one-line error for a file or folder that could not be written: a full disk, a missing permission, a
+    parent that is not a folder."""
+    why = "a file stands where a folder is needed" if isinstance(error, FileExistsError) else error.strerror or error
+    return CnnappError(f"{path}: cannot be written ({why})")
+
+
 @contextmanager
 def writing_file(path: Path | str) -> Iterator[Path]:
-    """A temporary path beside path (same suffix) to write to; it becomes path when the block ends without error."""
+    """A temporary path beside path (same suffix) to write to; it becomes path when the block ends without error.
+
+    An OSError while writing (a full disk, no permission) becomes a CnnappError naming path.
+    """
     path = Path(path)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+    try:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+    except OSError as error:
+        raise unwritable(path, error) from None
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
         tmp.chmod(0o644)
         os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise unwritable(path, error) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -165,8 +181,11 @@ def writing_folder(
     """
     out = Path(out)
     partial = partial_folder(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    lock, stale = _reserve(out, partial)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        lock, stale = _reserve(out, partial)
+    except OSError as error:
+        raise unwritable(out, error) from None
     try:
         leftovers = stale and any(entry.name != LOCK for entry in partial.iterdir())
         if out.exists() and not replace:
@@ -184,7 +203,10 @@ def writing_folder(
         lock.let_go()
         raise
     try:
-        yield partial
+        try:
+            yield partial
+        except OSError as error:
+            raise unwritable(out, error) from None
         lock.before_moving()
         if replace and out.exists():
             exchange(partial, out)

@@ -4,6 +4,7 @@
 check that found differences (`cnnapp summary`, `cnnapp demo`); 130 interrupted (Ctrl-C).
 """
 
+import math
 import os
 import sys
 import traceback
@@ -11,7 +12,7 @@ from typing import ClassVar
 
 import click
 
-from cnnapp.errors import CnnappError
+from cnnapp.errors import CnnappError, printable
 
 EXIT_UNEXPECTED = 1
 EXIT_BAD_INPUT = 2
@@ -38,18 +39,36 @@ class App(click.Group):
             click.echo("cnnapp: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except click.ClickException as error:
-            error.show()
+            click.echo(f"cnnapp: error: {printable(error.format_message())}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except CnnappError as error:
-            click.echo(f"cnnapp: error: {error}", err=True)
+            click.echo(f"cnnapp: error: {printable(str(error))}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except Exception as error:
             if os.environ.get("CNNAPP_DEBUG"):
                 traceback.print_exc()
-            detail = str(error).splitlines()[0] if str(error) else ""
+            detail = printable(str(error).splitlines()[0]) if str(error) else ""
             click.echo(
                 f"cnnapp: unexpected error: {type(error).__name__}: {detail} (set CNNAPP_DEBUG=1 for details)",
                 err=True,
             )
             sys.exit(EXIT_UNEXPECTED)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+class Finite(click.FloatRange):
+    """A number in a range that is also finite: nan and inf are refused by the option's name, as any number out of
+    the range is."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value} is not a finite number", param, ctx)
+        return number
+
+
+POSITIVE = Finite(min=0, min_open=True)
+"""The type of every option that takes a real number above zero: a rate, a size, a time."""
+
+SEED = click.IntRange(0, 2**32 - 1)
+"""The type of every seed option: the range NumPy, scikit-learn and TensorFlow all accept."""

@@ -12,7 +12,7 @@ from cnnapp.data.course import COURSE_FILES
 from cnnapp.data.datasets import NAMED, Named, load_dataset
 from cnnapp.data.images import is_image_file
 from cnnapp.data.sources import DEADLINE, SOURCES, TIMEOUT, mirrored, pinned_photos
-from cnnapp.errors import CnnappError
+from cnnapp.errors import CnnappError, printable
 from cnnapp.settings import IMAGE_SIZE, data_dir, mirror
 
 
@@ -95,7 +95,7 @@ def info(name: str) -> None:
             click.echo(f"Or download it there: cnnapp data get {name}", err=True)
         raise SystemExit(2)
     dataset = load_dataset(name)
-    click.echo(f"{name}: {dataset.source}")
+    click.echo(printable(f"{name}: {dataset.source}"))
     if named:
         click.echo(f"  from: {named.origin}")
     if name in SOURCES:
@@ -109,7 +109,7 @@ def info(name: str) -> None:
     click.echo(f"  fingerprint: {dataset.fingerprint[:16]}")
     click.echo("  classes:")
     for index, (label, count) in enumerate(dataset.counts().items()):
-        click.echo(f"    {index}  {label:<14} {count}")
+        click.echo(f"    {index}  {printable(label):<14} {count}")
 
 
 def without_source(name: str) -> list[str]:

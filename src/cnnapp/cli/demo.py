@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from cnnapp.cli import lazy
-from cnnapp.cli.app import EXIT_CHECK_FAILED
+from cnnapp.cli.app import EXIT_CHECK_FAILED, SEED
 from cnnapp.cli.data_cmds import get_one
 from cnnapp.cli.model_cmds import architecture_check, echo_leaks
 from cnnapp.data.datasets import Dataset, load_dataset, select_classes
@@ -54,7 +54,7 @@ def demo_data() -> list[tuple[str, Dataset]]:
     show_default=True,
     help="Where the two run folders go (replaced on each demo; a stopped demo's training continues).",
 )
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--seed", type=SEED, default=1, show_default=True)
 def demo(out: Path, seed: int) -> None:
     """Check both course architectures, train both models with the course protocol, test them, export them to
     ONNX and tabulate the results.

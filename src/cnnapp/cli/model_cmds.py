@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from cnnapp.cli import lazy
-from cnnapp.cli.app import EXIT_CHECK_FAILED
+from cnnapp.cli.app import EXIT_CHECK_FAILED, POSITIVE, SEED
 from cnnapp.data.datasets import Dataset, load_dataset, mixed, parse_classes, select_classes
 from cnnapp.data.leaks import without_leaks
 from cnnapp.errors import CnnappError
@@ -120,7 +120,7 @@ TRAINING_OPTIONS = [
     click.option("--classes", help="Classes to keep, e.g. 0-5 or 'not smiling,smiling'."),
     click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's protocol."),
     click.option("--batch-size", type=click.IntRange(min=1), help="Default: the model's protocol."),
-    click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Default: the model's."),
+    click.option("--learning-rate", type=POSITIVE, help="Default: the model's."),
     click.option(
         "--augment/--no-augment",
         default=None,
@@ -200,7 +200,7 @@ def settings_for(model: str, seed: int, options: dict):
 
 @click.command(short_help="Train a model on a dataset into a run folder.", epilog=PROTOCOLS)
 @training_options
-@click.option("--seed", type=int, default=1, show_default=True, help="Seeds the split, the weights and the shuffling.")
+@click.option("--seed", type=SEED, default=1, show_default=True, help="Seeds the split, the weights and the shuffling.")
 @click.option(
     "--mix",
     type=click.Choice(["size", "balanced"]),

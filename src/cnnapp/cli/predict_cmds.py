@@ -8,6 +8,7 @@ import click
 
 from cnnapp.cli import lazy
 from cnnapp.cli.app import EXIT_BAD_INPUT
+from cnnapp.errors import printable
 from cnnapp.inference.photos import find_photos, read_photos
 from cnnapp.inference.predictor import load
 from cnnapp.training.rundir import read_run
@@ -71,9 +72,11 @@ def predict(run: Path, paths: tuple[Path, ...], as_json: bool, batch_size: int) 
                     if as_json:
                         click.echo(json.dumps({"path": str(path), **prediction.answer()}))
                     else:
-                        click.echo(f"{path}\t{prediction.label}\t{prediction.probability:.4f}")
+                        click.echo(
+                            f"{printable(str(path))}\t{printable(prediction.label)}\t{prediction.probability:.4f}"
+                        )
                 bar.update(len(batch))
     for problem in problems:
-        click.echo(f"cnnapp: error: {problem}", err=True)
+        click.echo(f"cnnapp: error: {printable(problem)}", err=True)
     if problems:
         sys.exit(EXIT_BAD_INPUT)

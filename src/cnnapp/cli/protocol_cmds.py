@@ -31,8 +31,8 @@ def print_summary(summary: dict, out: Path) -> None:
 def seed_list(text: str) -> list[int]:
     """'1-3' -> [1, 2, 3]; '1,5,9' -> [1, 5, 9]."""
     chosen = parse_classes(text, "--seeds")
-    if not all(s.lstrip("-").isdigit() for s in chosen):
-        raise CnnappError(f"--seeds {text}: seeds are whole numbers, e.g. 1-3 or 1,5,9")
+    if not all(s.isdigit() and int(s) < 2**32 for s in chosen):
+        raise CnnappError(f"--seeds {text}: seeds are whole numbers from 0 to 2**32-1, e.g. 1-3 or 1,5,9")
     return [int(s) for s in chosen]
 
 

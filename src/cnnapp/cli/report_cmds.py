@@ -8,7 +8,7 @@ from cnnapp.cli import lazy
 from cnnapp.cli.model_cmds import chosen_data
 from cnnapp.data.datasets import load_dataset
 from cnnapp.data.faces import seen_dataset
-from cnnapp.errors import CnnappError
+from cnnapp.errors import CnnappError, printable
 from cnnapp.reports.listing import SORT_KEYS, list_runs, run_table
 from cnnapp.training.rundir import read_run
 
@@ -114,7 +114,7 @@ def runs(folder: Path, key: str, reverse: bool) -> None:
     """
     rows, problems = list_runs(folder)
     for problem in problems:
-        click.echo(f"cnnapp: skipped {problem}", err=True)
+        click.echo(f"cnnapp: skipped {printable(problem)}", err=True)
     if not rows:
         click.echo(f"{folder}: no runs found", err=True)
         return

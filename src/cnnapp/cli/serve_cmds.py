@@ -6,6 +6,7 @@ import socket
 import click
 
 from cnnapp.cli import lazy
+from cnnapp.cli.app import POSITIVE
 from cnnapp.data.faces import detector
 from cnnapp.errors import CnnappError
 from cnnapp.inference.predictor import ONNX_FILE
@@ -47,7 +48,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option(
     "--max-photo-mb",
-    type=click.FloatRange(min=0, min_open=True),
+    type=POSITIVE,
     default=10,
     show_default=True,
     help="Largest photo accepted (413 beyond).",

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from cnnapp.cli import lazy
+from cnnapp.cli.app import POSITIVE, SEED, Finite
 from cnnapp.cli.model_cmds import PROTOCOLS, RECIPE_OPTIONS, prepared, with_options
 from cnnapp.errors import CnnappError
 from cnnapp.models.catalog import recipe
@@ -37,20 +38,20 @@ def checked_roles(chief: str | None, worker: str | None, worker_id: str | None):
 @click.option(
     "--tuner", "kind", type=click.Choice(["random", "bayesian", "hyperband"]), default="random", show_default=True
 )
-@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Start no trial after this long.")
+@click.option("--max-minutes", type=POSITIVE, help="Start no trial after this long.")
 @click.option("--epochs", type=click.IntRange(min=1), help=FIXED)
 @click.option("--batch-size", type=click.IntRange(min=1), help=FIXED)
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help=FIXED)
+@click.option("--learning-rate", type=POSITIVE, help=FIXED)
 @click.option("--augment/--no-augment", default=None, help=FIXED)
 @with_options(RECIPE_OPTIONS)
-@click.option("--seed", type=int, default=1, show_default=True, help="Seeds the split, the search and every trial.")
+@click.option("--seed", type=SEED, default=1, show_default=True, help="Seeds the split, the search and every trial.")
 @click.option("--out", type=click.Path(path_type=Path), help="Default: runs/tune-MODEL-DATA (-ID for a worker).")
 @click.option("--chief", metavar="HOST:PORT", help="Serve the trials to workers from this address.")
 @click.option("--worker", metavar="HOST:PORT", help="Run the trials of the chief at this address.")
 @click.option("--id", "worker_id", help="This worker's name, different for each worker.")
 @click.option(
     "--wait",
-    type=click.FloatRange(min=0),
+    type=Finite(min=0),
     default=300,
     show_default=True,
     help="Seconds a worker waits for its chief to answer.",

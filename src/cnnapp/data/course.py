@@ -1,5 +1,6 @@
 """The course's HDF5 files, read exactly as shipped, and its course-compatible loaders."""
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,39 @@ COURSE_FILES = {
 }
 
 
+MAX_IMAGES = 100_000
+"""The most images a course file may declare (1.2 GB of pixels); the course's own hold about a thousand."""
+
+
+def _declared(path: Path, f, part: str):
+    """The file's three datasets, unread, after checking what they declare: kinds, shapes and sizes."""
+    import h5py
+
+    keys = (f"{part}_set_x", f"{part}_set_y", "list_classes")
+    missing = [k for k in keys if not isinstance(f.get(k), h5py.Dataset)]
+    if missing:
+        raise CnnappError(f"{path}: missing HDF5 dataset(s) {', '.join(missing)}; expected {', '.join(keys)}")
+    x, y, classes = (f[k] for k in keys)
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
+        raise CnnappError(
+            f"{path}: {part}_set_x is {x.dtype} {x.shape}, expected uint8 (m, {IMAGE_SIZE}, {IMAGE_SIZE}, 3)"
+        )
+    if len(x) > MAX_IMAGES:
+        raise CnnappError(f"{path}: {part}_set_x declares {len(x):,} images, more than the {MAX_IMAGES:,} cnnapp reads")
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise CnnappError(f"{path}: {part}_set_y is {y.dtype} {y.shape}, expected integers (m,)")
+    if len(x) != len(y):
+        raise CnnappError(f"{path}: {part}_set_x has {len(x)} images but {part}_set_y has {len(y)} labels")
+    if classes.ndim != 1 or not 2 <= len(classes) <= MAX_IMAGES:
+        raise CnnappError(f"{path}: list_classes is {classes.dtype} {classes.shape}, expected at least two labels")
+    return x, y, classes
+
+
 def read_course_file(path: Path, part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Images (m, 64, 64, 3) uint8, labels (m,) int64 and list_classes of one course file, checked.
 
-    part is "train" or "test": the file holds `{part}_set_x`, `{part}_set_y` and `list_classes`.
+    part is "train" or "test": the file holds `{part}_set_x`, `{part}_set_y` and `list_classes`, each class
+    listed once.
     """
     import h5py  # here, not at the top: commands that never read course files (predict) start faster without it
 
@@ -25,24 +55,14 @@ def read_course_file(path: Path, part: str) -> tuple[np.ndarray, np.ndarray, np.
         raise CnnappError(f"{path}: no such file")
     try:
         with h5py.File(path, "r") as f:
-            keys = (f"{part}_set_x", f"{part}_set_y", "list_classes")
-            missing = [k for k in keys if k not in f]
-            if missing:
-                raise CnnappError(f"{path}: missing HDF5 dataset(s) {', '.join(missing)}; expected {', '.join(keys)}")
-            x, y, classes = (f[k][()] for k in keys)
+            x, y, classes = (dataset[()] for dataset in _declared(path, f, part))
     except (OSError, KeyError, RuntimeError, ValueError, TypeError) as error:  # h5py's errors for damaged files
         raise CnnappError(f"{path}: not a readable HDF5 file ({error})") from None
-    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
-        raise CnnappError(
-            f"{path}: {part}_set_x is {x.dtype} {x.shape}, expected uint8 (m, {IMAGE_SIZE}, {IMAGE_SIZE}, 3)"
-        )
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        raise CnnappError(f"{path}: {part}_set_y is {y.dtype} {y.shape}, expected integers (m,)")
-    if len(x) != len(y):
-        raise CnnappError(f"{path}: {part}_set_x has {len(x)} images but {part}_set_y has {len(y)} labels")
-    if classes.ndim != 1 or len(classes) < 2:
-        raise CnnappError(f"{path}: list_classes is {classes!r}, expected at least two class labels")
-    outside = sorted(set(y.tolist()) - set(classes.tolist()))
+    listed = classes.tolist()
+    twice = sorted(str(c) for c, n in Counter(listed).items() if n > 1)
+    if twice:
+        raise CnnappError(f"{path}: list_classes names {', '.join(twice)} more than once")
+    outside = sorted(set(y.tolist()) - set(listed))
     if outside:
         raise CnnappError(f"{path}: {part}_set_y holds labels {outside} that are not in list_classes")
     return x, y.astype(np.int64), classes

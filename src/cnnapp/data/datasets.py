@@ -1,6 +1,7 @@
 """Datasets by name or path: the course's HDF5 pairs and image folders, as one Dataset type."""
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -127,6 +128,18 @@ class Dataset:
         return {name: int(n) for name, n in zip(self.class_names, counts, strict=True)}
 
 
+def checked_classes(where: Path, names: list[str], y: np.ndarray) -> tuple[str, ...]:
+    """The class names of data read from where, once checked against its labels: each name once, each class with
+    images; CnnappError naming where otherwise."""
+    twice = sorted(name for name, n in Counter(names).items() if n > 1)
+    if twice:
+        raise CnnappError(f"{where}: class {', '.join(twice)} is named more than once")
+    empty = [name for name, n in zip(names, np.bincount(y, minlength=len(names)), strict=True) if n == 0]
+    if empty:
+        raise CnnappError(f"{where}: no image is labelled with class {', '.join(empty)}")
+    return tuple(names)
+
+
 def load_course(folder: Path, prefix: str, name: str, labels: dict[str, str] | None = None) -> Dataset:
     """A course pair from folder: the train file if present and the test file, which must be there."""
     train_name, test_name = COURSE_FILES[prefix]
@@ -147,11 +160,11 @@ def load_course(folder: Path, prefix: str, name: str, labels: dict[str, str] | N
         )
     index = {value: i for i, value in enumerate(classes.tolist())}
     y = np.array([index[v] for v in y.tolist()], dtype=np.int64)
-    stored = [c.decode() if isinstance(c, bytes) else str(c) for c in classes.tolist()]
+    stored = [c.decode(errors="replace") if isinstance(c, bytes) else str(c) for c in classes.tolist()]
     return Dataset(
         name=name,
         source=str(folder),
-        class_names=tuple((labels or {}).get(c, c) for c in stored),
+        class_names=checked_classes(files[-1], [(labels or {}).get(c, c) for c in stored], y),
         x=x,
         y=y,
         fingerprint=fingerprint_files(folder, files),
@@ -166,7 +179,7 @@ def load_image_folder(folder: Path, name: str, labels: dict[str, str] | None = N
     return Dataset(
         name=name,
         source=str(folder),
-        class_names=tuple((labels or {}).get(c, c) for c in names),
+        class_names=checked_classes(folder, [(labels or {}).get(c, c) for c in names], y),
         x=x,
         y=y,
         fingerprint=fingerprint,
@@ -330,6 +343,10 @@ def select_classes(dataset: Dataset, wanted: list[str]) -> Dataset:
     )
 
 
+MAX_CHOSEN = 1000
+"""The most classes (or seeds) one option may list; a range is measured against it before it is expanded."""
+
+
 def parse_classes(text: str, option: str = "--classes") -> list[str]:
     """'0-5' -> ['0', ..., '5']; 'a,b' -> ['a', 'b']; ranges and names may be mixed: '0-2,7'. option names the
     command-line option the text came from, in errors."""
@@ -339,10 +356,14 @@ def parse_classes(text: str, option: str = "--classes") -> list[str]:
         if dash and low.isdigit() and high.isdigit():
             if int(low) > int(high):
                 raise CnnappError(f"{option} {text}: range {part} runs backwards")
+            if len(wanted) + int(high) - int(low) + 1 > MAX_CHOSEN:
+                raise CnnappError(f"{option} {text}: more than {MAX_CHOSEN} values")
             wanted += [str(i) for i in range(int(low), int(high) + 1)]
         elif part:
             wanted.append(part)
-    twice = sorted({w for w in wanted if wanted.count(w) > 1})
+    if len(wanted) > MAX_CHOSEN:
+        raise CnnappError(f"{option} {text}: more than {MAX_CHOSEN} values")
+    twice = sorted(name for name, n in Counter(wanted).items() if n > 1)
     if twice:
         raise CnnappError(f"{option} {text}: {', '.join(twice)} given twice")
     return wanted

@@ -22,10 +22,11 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from cnnapp.data.datasets import Dataset
+from cnnapp.data.folders import cache_folder, read_cache
 from cnnapp.data.images import fit_square, read_whole
 from cnnapp.files import writing_file
 from cnnapp.progress import Progress
-from cnnapp.settings import IMAGE_SIZE, cache_dir
+from cnnapp.settings import IMAGE_SIZE
 
 CROPS = ("none", "face")
 """What a model sees of a photo: the whole photo (its centre square), or the face found in it."""
@@ -201,10 +202,10 @@ def cropped_dataset(dataset: Dataset) -> Dataset:
     the first pass over smiles' 13,165 photos takes minutes (its progress on stderr), later ones a moment.
     """
     key = hashlib.sha256(RULE.encode() + np.ascontiguousarray(dataset.x).tobytes()).hexdigest()[:32]
-    cached = cache_dir() / f"faces-{key}.npz"
-    if cached.is_file():
-        with np.load(cached) as arrays:
-            images, found = arrays["x"], arrays["faces"]
+    cached = cache_folder() / f"faces-{key}.npz"
+    arrays = read_cache(cached, {"x": (dataset.x.shape, np.uint8), "faces": ((len(dataset.x),), np.bool_)})
+    if arrays is not None:
+        images, found = arrays["x"], arrays["faces"]
     else:
         images, found = np.empty_like(dataset.x), np.zeros(len(dataset.x), dtype=bool)
         with Progress(f"finding the faces of {dataset.name} (once; kept in the cache)", len(dataset.x)) as progress:
@@ -213,7 +214,6 @@ def cropped_dataset(dataset: Dataset) -> Dataset:
                 crops = face_crops(photos_of(dataset, which))
                 images[which.start : which.stop], found[which.start : which.stop] = crops
                 progress.update(which.stop, f"{np.count_nonzero(found[: which.stop])} faces found")
-        cached.parent.mkdir(parents=True, exist_ok=True)
         with writing_file(cached) as tmp:
             np.savez(tmp, x=images, faces=found)
     return replace(dataset, x=images, faces=found)

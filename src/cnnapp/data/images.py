@@ -124,6 +124,8 @@ def open_photo(path: Path | str | BinaryIO, size: int = IMAGE_SIZE, name: str | 
     cannot be read, is not one of FORMATS, or needs more than DECODE_PIXELS."""
     path = Path(path) if isinstance(path, str) else path
     shown = name or path
+    if isinstance(path, Path) and path.exists() and not path.is_file() and not path.is_dir():
+        raise CnnappError(f"{shown}: not a regular file (a pipe, socket or device is not read)")
     try:
         with opened(path) as image:
             image.draft(None, (size * 2, size * 2))

@@ -8,6 +8,7 @@ import onnxruntime as ort
 from cnnapp.data.images import scale
 from cnnapp.errors import CnnappError
 from cnnapp.models.outputs import two_columns
+from cnnapp.settings import IMAGE_SIZE
 
 
 class OnnxModel:
@@ -24,7 +25,12 @@ class OnnxModel:
         except Exception as error:  # ONNX Runtime raises its own exception types for unusable files
             detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise CnnappError(f"{path}: cannot be loaded as an ONNX model ({detail})") from None
-        self.input_name = self.session.get_inputs()[0].name
+        inputs = self.session.get_inputs()
+        shape = inputs[0].shape[1:] if len(inputs) == 1 else None
+        if shape != [IMAGE_SIZE, IMAGE_SIZE, 3] or inputs[0].type != "tensor(float)":
+            taken = ", ".join(f"{i.type} {i.shape}" for i in inputs)
+            raise CnnappError(f"{path}: takes {taken}, not one float input of (n, {IMAGE_SIZE}, {IMAGE_SIZE}, 3)")
+        self.input_name = inputs[0].name
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities (n, classes) for uint8 images (n, 64, 64, 3)."""

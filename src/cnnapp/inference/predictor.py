@@ -20,6 +20,7 @@ from cnnapp.data.images import (
     to_rgb,
 )
 from cnnapp.errors import CnnappError
+from cnnapp.models.outputs import checked
 from cnnapp.settings import IMAGE_SIZE
 from cnnapp.training.rundir import RunInfo, read_run
 
@@ -98,7 +99,7 @@ class Predictor:
                 f"{self.run.path}: the {self.engine} model gives {probs.shape[1]} probabilities "
                 f"but the run has {len(self.class_names)} classes"
             )
-        return probs
+        return checked(probs, self.run.path / (ONNX_FILE if self.engine == "onnx" else "model.keras"))
 
     def decode(self, photo: Path | BinaryIO, name: str | None = None) -> Photo:
         """A photo file decoded as far as this run needs: to its 64x64 square, or whole to find the face in it.

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnnapp.errors import CnnappError
+from cnnapp.errors import CnnappError, printable
 from cnnapp.training.rundir import read_run
 
 
@@ -50,15 +50,15 @@ def run_row(folder: Path) -> RunRow:
     run = read_run(folder)
     try:
         return RunRow(
-            path=str(folder),
-            model=str(run.config["model"]),
-            data=str(run.config["data"]["name"]),
+            path=printable(str(folder)),
+            model=printable(run.config["model"]),
+            data=printable(str(run.config["data"]["name"])),
             accuracy=float(run.metrics["test_accuracy"]),
             epochs=int(run.metrics["epochs_run"]),
             seconds=float(run.metrics["train_seconds"]),
-            date=str(run.config["created"])[:16].replace("T", " "),
+            date=printable(str(run.config["created"])[:16].replace("T", " ")),
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise CnnappError(f"{folder}: config.json or metrics.json lacks a usable value ({error})") from None
 
 

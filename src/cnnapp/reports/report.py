@@ -16,8 +16,8 @@ from cnnapp.progress import Progress
 from cnnapp.reports.figures import Tile, confusion_figure, in_rows, save_png, tile_grid
 from cnnapp.reports.page import report_page
 from cnnapp.training.curves import plot_history
-from cnnapp.training.evaluate import Result, probabilities, result_of
-from cnnapp.training.reuse import images_to_evaluate, load_model
+from cnnapp.training.evaluate import Result, result_of
+from cnnapp.training.reuse import checked_probabilities, images_to_evaluate, load_model
 from cnnapp.training.rundir import RunInfo, read_history, read_json
 from cnnapp.training.variants import VARIANTS_FILE
 
@@ -60,7 +60,7 @@ class Tested:
 def tested_on(run: RunInfo, model: keras.Model, dataset: Dataset) -> Tested:
     """The model's predictions on the run's test images of the dataset (all its images if it is other data)."""
     photos, seen, labels, described = images_to_evaluate(run, dataset)
-    return Tested(photos, seen, labels, probabilities(model, seen), run.class_names, described)
+    return Tested(photos, seen, labels, checked_probabilities(run, model, seen), run.class_names, described)
 
 
 def architecture(model: keras.Model) -> tuple[list[list], dict[str, int]]:

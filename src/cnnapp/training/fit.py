@@ -142,6 +142,22 @@ class EpochProgress(keras.callbacks.Callback):
         self.progress.update(epoch + 1, f"validation accuracy {logs['val_accuracy']:.4f}")
 
 
+class StopOnDivergence(keras.callbacks.Callback):
+    """Stops a training whose loss has become nan or infinite, with one line saying so, before the epoch is kept."""
+
+    def __init__(self, learning_rate: float) -> None:
+        super().__init__()
+        self.learning_rate = learning_rate
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        diverged = {key: value for key, value in (logs or {}).items() if not math.isfinite(float(value))}
+        if diverged:
+            raise CnnappError(
+                f"--learning-rate {self.learning_rate:g}: the training diverged in epoch "
+                f"{epoch + 1} ({', '.join(f'{k} {v}' for k, v in diverged.items())}); choose a lower learning rate"
+            )
+
+
 def class_weights(labels: np.ndarray, classes: int) -> dict[int, float]:
     """A weight for each class's photos that gives every class present the same total weight, the mean weight of a
     photo being 1."""
@@ -193,6 +209,7 @@ def fit(
         metrics=["accuracy"],
     )
     callbacks = [
+        StopOnDivergence(settings.learning_rate),
         EpochSeconds(),
         keras.callbacks.ModelCheckpoint(
             folder / "best.keras", monitor="val_loss", save_best_only=True, initial_value_threshold=best_loss

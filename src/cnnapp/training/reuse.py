@@ -1,5 +1,8 @@
 """Saved runs put to work again: reloading the model and evaluating it on any compatible dataset."""
 
+import json
+import re
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,17 +12,44 @@ import numpy as np
 from cnnapp.data.datasets import Dataset, select_classes
 from cnnapp.data.faces import seen_dataset, view_of
 from cnnapp.errors import CnnappError
+from cnnapp.models.outputs import checked
 from cnnapp.training.evaluate import Result, probabilities, result_of
 from cnnapp.training.rundir import RunInfo, read_run
 
 
+def saved_by(path: Path) -> str:
+    """The Keras version a .keras file names in its metadata; CnnappError naming the file when it has none."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            saved = json.loads(archive.read("metadata.json"))["keras_version"]
+    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as error:
+        raise CnnappError(f"{path}: cannot be loaded as a Keras model ({error})") from None
+    if not isinstance(saved, str):
+        raise CnnappError(f"{path}: cannot be loaded as a Keras model (its metadata names no Keras version)")
+    return saved
+
+
+def release(text: str) -> tuple[int, ...]:
+    """A version's first three numbers: '3.15.1' -> (3, 15, 1)."""
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
 def load_model(run: RunInfo) -> keras.Model:
-    """The trained model of a run."""
+    """The trained model of a run; refused, naming the file, when a newer Keras than this one saved it."""
     path = run.path / "model.keras"
+    saved = saved_by(path)
+    if release(saved) > release(keras.__version__):
+        raise CnnappError(f"{path}: saved by Keras {saved}, newer than this Keras {keras.__version__}; upgrade Keras")
     try:
         return keras.models.load_model(path)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, TypeError, KeyError) as error:
         raise CnnappError(f"{path}: cannot be loaded as a Keras model ({error})") from None
+
+
+def checked_probabilities(run: RunInfo, model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """The run's model's class probabilities for uint8 images; CnnappError naming its model file when they are not
+    probabilities (nan, say)."""
+    return checked(probabilities(model, images), run.path / "model.keras")
 
 
 def matched(run: RunInfo, dataset: Dataset) -> Dataset:
@@ -109,4 +139,4 @@ def evaluate_run(run_dir: Path | str, dataset: Dataset) -> Result:
     """A saved run's result on a dataset whose classes it knows, each photo seen as the run saw its own."""
     run = read_run(run_dir)
     _, seen, labels, described = images_to_evaluate(run, dataset)
-    return result_of(probabilities(load_model(run), seen), labels, run.class_names, described)
+    return result_of(checked_probabilities(run, load_model(run), seen), labels, run.class_names, described)

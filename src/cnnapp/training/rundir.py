@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnnapp.data.faces import COLOURS, CROPS
 from cnnapp.errors import CnnappError
 from cnnapp.files import writing_file
 
@@ -15,9 +16,14 @@ REQUIRED_FILES = ("model.keras", "config.json", "metrics.json")
 
 
 def write_json(path: Path, data: dict) -> None:
-    """data as indented JSON, written under a temporary name first."""
+    """data as indented JSON, written under a temporary name first; CnnappError naming the file when a number in
+    it is not finite (nan or inf, which JSON cannot hold)."""
+    try:
+        text = json.dumps(data, indent=2, allow_nan=False)
+    except ValueError as error:
+        raise CnnappError(f"{path}: not written, it would hold a number that is not finite ({error})") from None
     with writing_file(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.write_text(text + "\n")
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ def read_json(path: Path) -> dict:
     """A JSON object from a file; CnnappError naming the file when it is not one."""
     try:
         data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise CnnappError(f"{path}: unreadable JSON ({error})") from None
     if not isinstance(data, dict):
         raise CnnappError(f"{path}: expected a JSON object")
@@ -53,9 +59,27 @@ def read_run(path: Path | str) -> RunInfo:
     if missing:
         raise CnnappError(f"{path}: not a complete run folder (missing {', '.join(missing)})")
     config = read_json(path / "config.json")
-    if "class_names" not in config.get("data", {}) or "model" not in config:
-        raise CnnappError(f"{path / 'config.json'}: lacks the model name or data.class_names")
+    check_config(path / "config.json", config)
     return RunInfo(path, config, read_json(path / "metrics.json"))
+
+
+def check_config(path: Path, config: dict) -> None:
+    """Refuse a run's config.json without a model name and a list of distinct class names, or with a crop or colour
+    choice this version does not know (which it would otherwise take for the default)."""
+    data, names = config.get("data"), None
+    if isinstance(data, dict):
+        names = data.get("class_names")
+    if not isinstance(config.get("model"), str) or not isinstance(names, list):
+        raise CnnappError(f"{path}: lacks the model name or data.class_names")
+    if len(names) < 2 or not all(isinstance(name, str) for name in names) or len(set(names)) != len(names):
+        raise CnnappError(f"{path}: data.class_names must be two or more distinct names")
+    hyperparameters = config.get("hyperparameters", {})
+    if not isinstance(hyperparameters, dict):
+        raise CnnappError(f"{path}: hyperparameters is not a JSON object")
+    for key, known in (("crop", CROPS), ("colour", COLOURS)):
+        value = hyperparameters.get(key, known[0])
+        if value not in known:
+            raise CnnappError(f"{path}: {key} {value!r} is not known to this version ({', '.join(known)})")
 
 
 def read_history(path: Path) -> dict[str, list[float]]:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.variants import VARIANTS, Variant, changed_all
-from cnnapp.training.evaluate import Result, probabilities, result_of
-from cnnapp.training.reuse import images_to_evaluate, load_model
+from cnnapp.training.evaluate import Result, result_of
+from cnnapp.training.reuse import checked_probabilities, images_to_evaluate, load_model
 from cnnapp.training.rundir import read_run, write_json
 
 VARIANTS_FILE = "variants.json"
@@ -45,10 +45,10 @@ def evaluate_variants(run_dir: Path | str, dataset: Dataset, variants: tuple[Var
     run = read_run(run_dir)
     _, images, labels, described = images_to_evaluate(run, dataset)
     model = load_model(run)
-    scored = [
-        (variant, result_of(probabilities(model, changed_all(images, variant)), labels, run.class_names, described))
-        for variant in variants
-    ]
+    scored = []
+    for variant in variants:
+        probs = checked_probabilities(run, model, changed_all(images, variant))
+        scored.append((variant, result_of(probs, labels, run.class_names, described)))
     return Robustness(described, scored)
 
 
