@@ -13,6 +13,7 @@ import hashlib
 import math
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cache
@@ -193,6 +194,19 @@ def photos_of(dataset: Dataset, which: range) -> list[Image.Image]:
         return list(pool.map(lambda i: read_whole(Path(dataset.source) / dataset.paths[i]), which))
 
 
+def cached_arrays(name: str, key: bytes, make: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Arrays kept in the cache under name and a digest of key: read when there, else made and kept."""
+    cached = cache_dir() / f"{name}-{hashlib.sha256(key).hexdigest()[:32]}.npz"
+    if cached.is_file():
+        with np.load(cached) as arrays:
+            return dict(arrays)
+    arrays = make()
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with writing_file(cached) as tmp:
+        np.savez(tmp, **arrays)
+    return arrays
+
+
 def cropped_dataset(dataset: Dataset) -> Dataset:
     """The dataset's images as face crops (see face_crops), with dataset.faces saying where a face was found.
 
@@ -200,12 +214,8 @@ def cropped_dataset(dataset: Dataset) -> Dataset:
     its 64x64 images, and cached under the cache directory, keyed by the 64x64 images' content and the face rule:
     the first pass over smiles' 13,165 photos takes minutes (its progress on stderr), later ones a moment.
     """
-    key = hashlib.sha256(RULE.encode() + np.ascontiguousarray(dataset.x).tobytes()).hexdigest()[:32]
-    cached = cache_dir() / f"faces-{key}.npz"
-    if cached.is_file():
-        with np.load(cached) as arrays:
-            images, found = arrays["x"], arrays["faces"]
-    else:
+
+    def make() -> dict[str, np.ndarray]:
         images, found = np.empty_like(dataset.x), np.zeros(len(dataset.x), dtype=bool)
         with Progress(f"finding the faces of {dataset.name} (once; kept in the cache)", len(dataset.x)) as progress:
             for start in range(0, len(dataset.x), CHUNK):
@@ -213,10 +223,10 @@ def cropped_dataset(dataset: Dataset) -> Dataset:
                 crops = face_crops(photos_of(dataset, which))
                 images[which.start : which.stop], found[which.start : which.stop] = crops
                 progress.update(which.stop, f"{np.count_nonzero(found[: which.stop])} faces found")
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        with writing_file(cached) as tmp:
-            np.savez(tmp, x=images, faces=found)
-    return replace(dataset, x=images, faces=found)
+        return {"x": images, "faces": found}
+
+    arrays = cached_arrays("faces", RULE.encode() + np.ascontiguousarray(dataset.x).tobytes(), make)
+    return replace(dataset, x=arrays["x"], faces=arrays["faces"])
 
 
 def view_of(config: dict) -> tuple[str, str]:
