@@ -9,25 +9,40 @@ each source left out in turn, two smile readers are fitted on the other three an
 A photo with no face found counts as "not smiling". Happy House's 150 test photos (64x64, enlarged 4x before the
 face is looked for) are scored last by both readers fitted on all four sources: nothing is chosen on them.
 
-  CNNAPP_DATA=../shared/datasets python benchmarks/face_landmarks.py
+  CNNAPP_DATA=../shared/datasets python benchmarks/face_landmarks.py [FIGURE.png]
+
+With a figure path, it also draws the first photo of each source's subset and two Happy House photos with their 468
+points (eyes blue, mouth corners red) into one PNG.
 
 The model file must be in the cache first: python -c "from cnnapp.data.landmarks import build_model_file as b; b()"
 """
 
+import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from cnnapp.data.datasets import Dataset, load_dataset
-from cnnapp.data.landmarks import FEATURES, dataset_landmarks, smile_features
+from cnnapp.data.faces import photos_of
+from cnnapp.data.landmarks import (
+    EYE_LEFT,
+    EYE_RIGHT,
+    FEATURES,
+    MOUTH_LEFT,
+    MOUTH_RIGHT,
+    dataset_landmarks,
+    smile_features,
+)
 
 SOURCES = ("smiles", "genki4k", "celeba-10k", "mtfl-net")
-PHOTOS = 600
+PHOTOS = 1000
 """Photos drawn from each source (seed SEED), to keep the first run within minutes."""
 SEED = 0
 
@@ -86,9 +101,35 @@ def matmul_peak(repeats: int = 10) -> float:
     return 2 * 2048**3 / best / 1e9
 
 
+TILE = 160
+
+
+def drawn(photo: Image.Image, points: np.ndarray) -> Image.Image:
+    """The photo at TILE x TILE pixels with its landmarks as dots."""
+    scale = TILE / max(photo.size)
+    tile = Image.new("RGB", (TILE, TILE))
+    tile.paste(photo.convert("RGB").resize((round(photo.width * scale), round(photo.height * scale))))
+    draw = ImageDraw.Draw(tile)
+    marked = {**dict.fromkeys([*EYE_LEFT, *EYE_RIGHT], "blue"), MOUTH_LEFT: "red", MOUTH_RIGHT: "red"}
+    for number, (x, y) in enumerate(points[:, :2] * scale):
+        if number in marked:
+            draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=marked[number])
+        else:
+            draw.point((x, y), fill="lime")
+    return tile
+
+
+def figure(tiles: list[Image.Image], path: Path) -> None:
+    """The tiles side by side in one PNG."""
+    grid = Image.new("RGB", (TILE * len(tiles), TILE))
+    for i, tile in enumerate(tiles):
+        grid.paste(tile, (i * TILE, 0))
+    grid.save(path)
+
+
 def main() -> None:
     print(f"fp32 2048x2048 matmul peak: {matmul_peak():.1f} GFLOP/s", flush=True)
-    data = {}
+    data, tiles = {}, []
     for name in (*SOURCES, "happy-house"):
         dataset = load_dataset(name)
         if name != "happy-house":
@@ -98,6 +139,8 @@ def main() -> None:
         seconds = (time.perf_counter() - start) / len(dataset.x)
         found = ~np.isnan(points[:, 0, 0])
         data[name] = found, smile_features(points), smiling(dataset)
+        shown = [i for i in range(len(found)) if found[i]][: 2 if name == "happy-house" else 1]
+        tiles += [drawn(photo, points[i]) for i, photo in zip(shown, photos_of(dataset, shown), strict=True)]
         print(f"{name}: {np.count_nonzero(found)}/{len(found)} faces, {seconds:.3f} s a photo (0 when cached)")
     print(f"\nfeatures: {'; '.join(FEATURES)}\n")
     print("| left out | faces found | rule threshold | rule accuracy | rule AUC | logistic accuracy | logistic AUC |")
@@ -109,6 +152,12 @@ def main() -> None:
         threshold, classifier = readers(features, truth)
         found, own, labels = data[name]
         print(row(name, found, own, labels, threshold, classifier))
+    weights = classifier[-1].coef_[0]
+    print("\nlogistic weights (standardised features), fitted on all four sources:")
+    for feature, weight in zip(FEATURES, weights, strict=True):
+        print(f"  {weight:+.2f}  {feature}")
+    if len(sys.argv) > 1:
+        figure(tiles, Path(sys.argv[1]))
 
 
 if __name__ == "__main__":

@@ -71,17 +71,20 @@ def test_model_file_fetched_from_its_url_and_checked(cache, tmp_path, monkeypatc
     threading.Thread(target=served.serve_forever, args=(0.05,), daemon=True).start()
     try:
         real = (cache / "models" / MODELS["face-landmarks"].target).read_bytes()
-        served.files = {"/good.tflite": real, "/bad.tflite": bytes([real[0] ^ 1]) + real[1:]}
+        served.files = {"/bad.tflite": bytes([real[0] ^ 1]) + real[1:]}
         monkeypatch.setenv("CNNAPP_CACHE", str(tmp_path))
         pinned = MODELS["face-landmarks"]
         monkeypatch.setitem(MODELS, "face-landmarks", replace(pinned, url=f"{served.base}/bad.tflite"))
         with pytest.raises(CnnappError, match="checksum mismatch"):
             fetch_model_file()
         assert not model_path().exists()
-        monkeypatch.setitem(MODELS, "face-landmarks", replace(pinned, url=f"{served.base}/good.tflite"))
+        good = "/good.tflite?generation=2"  # a versioned URL, as the publisher's
+        served.files[good] = real
+        monkeypatch.setitem(MODELS, "face-landmarks", replace(pinned, url=served.base + good))
         assert fetch_model_file().read_bytes() == real
         assert fetch_model_file() == model_path()
-        assert [path for path, _ in served.log] == ["/bad.tflite", "/good.tflite"]
+        assert [path for path, _ in served.log] == ["/bad.tflite", good]
+        assert [path.name[17:] for path in (tmp_path / "downloads").iterdir()] == ["good.tflite"]
     finally:
         served.shutdown()
         served.server_close()
