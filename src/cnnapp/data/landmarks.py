@@ -5,8 +5,8 @@ The mesh is MediaPipe's `face_landmark.tflite` (input a square face crop, 192x19
 first set by MTCNN's five points (see faces.find_faces), then set again by the mesh's own points, as MediaPipe does
 from one video frame to the next: their bounding box, eyes level, MARGIN times its longer side. Where MTCNN finds no
 face (a photo that is already a tight face crop), the whole photo is taken as the face's box, and the face is kept
-when the mesh's face score says it is one. A photo smaller than
-ENLARGE on its longer side is enlarged first by a whole factor (bicubic), so that small photos are seen as large ones.
+when the mesh's face score says it is one. A photo smaller than ENLARGE on its longer side is enlarged first by a
+whole factor (bicubic), so that small photos are seen as large ones.
 
 The model file comes into the cache from the mediapipe 0.10.21 wheel on PyPI (build_model_file), or from its
 publisher's storage, pinned in the catalog (sources.MODELS).
