@@ -13,6 +13,7 @@ import hashlib
 import math
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cache
@@ -194,6 +195,21 @@ def photos_of(dataset: Dataset, which: range) -> list[Image.Image]:
         return list(pool.map(lambda i: read_whole(Path(dataset.source) / dataset.paths[i]), which))
 
 
+def cached_arrays(
+    name: str, key: bytes, expected: dict[str, tuple[tuple[int, ...], type]], make: Callable[[], dict[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """Arrays kept in the cache under name and a digest of key: read when there and of the expected shapes and
+    dtypes, else made (again, for a damaged file) and kept."""
+    cached = cache_folder() / f"{name}-{hashlib.sha256(key).hexdigest()[:32]}.npz"
+    arrays = read_cache(cached, expected)
+    if arrays is not None:
+        return arrays
+    arrays = make()
+    with writing_file(cached) as tmp:
+        np.savez(tmp, **arrays)
+    return arrays
+
+
 def cropped_dataset(dataset: Dataset) -> Dataset:
     """The dataset's images as face crops (see face_crops), with dataset.faces saying where a face was found.
 
@@ -201,12 +217,8 @@ def cropped_dataset(dataset: Dataset) -> Dataset:
     its 64x64 images, and cached under the cache directory, keyed by the 64x64 images' content and the face rule:
     the first pass over smiles' 13,165 photos takes minutes (its progress on stderr), later ones a moment.
     """
-    key = hashlib.sha256(RULE.encode() + np.ascontiguousarray(dataset.x).tobytes()).hexdigest()[:32]
-    cached = cache_folder() / f"faces-{key}.npz"
-    arrays = read_cache(cached, {"x": (dataset.x.shape, np.uint8), "faces": ((len(dataset.x),), np.bool_)})
-    if arrays is not None:
-        images, found = arrays["x"], arrays["faces"]
-    else:
+
+    def make() -> dict[str, np.ndarray]:
         images, found = np.empty_like(dataset.x), np.zeros(len(dataset.x), dtype=bool)
         with Progress(f"finding the faces of {dataset.name} (once; kept in the cache)", len(dataset.x)) as progress:
             for start in range(0, len(dataset.x), CHUNK):
@@ -214,9 +226,12 @@ def cropped_dataset(dataset: Dataset) -> Dataset:
                 crops = face_crops(photos_of(dataset, which))
                 images[which.start : which.stop], found[which.start : which.stop] = crops
                 progress.update(which.stop, f"{np.count_nonzero(found[: which.stop])} faces found")
-        with writing_file(cached) as tmp:
-            np.savez(tmp, x=images, faces=found)
-    return replace(dataset, x=images, faces=found)
+        return {"x": images, "faces": found}
+
+    key = RULE.encode() + np.ascontiguousarray(dataset.x).tobytes()
+    expected = {"x": (dataset.x.shape, np.uint8), "faces": ((len(dataset.x),), np.bool_)}
+    arrays = cached_arrays("faces", key, expected, make)
+    return replace(dataset, x=arrays["x"], faces=arrays["faces"])
 
 
 def view_of(config: dict) -> tuple[str, str]:

@@ -58,8 +58,10 @@ def verify(source: Source, placed: Path) -> int:
 
 
 def downloaded_path(url: str) -> Path:
-    """Where the download of url is kept: in the cache, under a name unique to the URL."""
-    return cache_dir() / "downloads" / f"{hashlib.sha256(url.encode()).hexdigest()[:16]}-{url.rsplit('/', 1)[-1]}"
+    """Where the download of url is kept: in the cache, under a name unique to the URL (its query left out of the
+    name, so that it is a valid file name everywhere)."""
+    name = url.split("?", 1)[0].rsplit("/", 1)[-1]
+    return cache_dir() / "downloads" / f"{hashlib.sha256(url.encode()).hexdigest()[:16]}-{name}"
 
 
 def fetch_dataset(

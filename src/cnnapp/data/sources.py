@@ -177,3 +177,17 @@ def pinned_photos(source: Source) -> dict[str, str]:
         return {}
     text = gzip.decompress((resources.files("cnnapp.data") / source.pins).read_bytes()).decode()
     return {path: digest for digest, path in (line.split("  ", 1) for line in text.splitlines())}
+
+
+MODELS = {
+    "face-landmarks": Source(
+        name="face-landmarks",
+        url="https://storage.googleapis.com/mediapipe-assets/face_landmark.tflite?generation=1676316347980492",
+        target="face_landmark.tflite",
+        checksum="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+        max_download=5 * MB,
+        max_unpacked=5 * MB,
+        licence="Apache-2.0 (MediaPipe); the same file ships in the mediapipe 0.10.21 wheel on PyPI",
+    ),
+}
+"""Model files from their publishers' storage, pinned like the datasets (a versioned URL and the file's SHA-256)."""

