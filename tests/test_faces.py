@@ -107,7 +107,7 @@ def test_predict_says_whether_a_face_was_found_and_a_bad_photo_is_one_line(face_
 
 
 def test_the_served_answer_says_whether_a_face_was_found_and_shows_the_crop(face_run, happy_house, hand):
-    client = TestClient(create_app(load_served([f"door={face_run / 'onnx'}"])))
+    client = TestClient(create_app(load_served([f"door={face_run / 'onnx'}"])), base_url="http://localhost")
     face = scaled_and_padded(happy_house[1])
     with client:
         response = client.post(
