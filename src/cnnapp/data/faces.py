@@ -9,7 +9,6 @@ SPAN eye-to-mouth distances on a side (the framing of a smiles photo, measured o
 is taken whole, as without a crop.
 """
 
-import hashlib
 import math
 import os
 import threading
@@ -21,11 +20,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from cnnapp.data.cache import cached_arrays
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.images import fit_square, read_whole
-from cnnapp.files import writing_file
 from cnnapp.progress import Progress
-from cnnapp.settings import IMAGE_SIZE, cache_dir
+from cnnapp.settings import IMAGE_SIZE
 
 CROPS = ("none", "face")
 """What a model sees of a photo: the whole photo (its centre square), or the face found in it."""
@@ -200,12 +199,8 @@ def cropped_dataset(dataset: Dataset) -> Dataset:
     its 64x64 images, and cached under the cache directory, keyed by the 64x64 images' content and the face rule:
     the first pass over smiles' 13,165 photos takes minutes (its progress on stderr), later ones a moment.
     """
-    key = hashlib.sha256(RULE.encode() + np.ascontiguousarray(dataset.x).tobytes()).hexdigest()[:32]
-    cached = cache_dir() / f"faces-{key}.npz"
-    if cached.is_file():
-        with np.load(cached) as arrays:
-            images, found = arrays["x"], arrays["faces"]
-    else:
+
+    def make() -> dict[str, np.ndarray]:
         images, found = np.empty_like(dataset.x), np.zeros(len(dataset.x), dtype=bool)
         with Progress(f"finding the faces of {dataset.name} (once; kept in the cache)", len(dataset.x)) as progress:
             for start in range(0, len(dataset.x), CHUNK):
@@ -213,9 +208,10 @@ def cropped_dataset(dataset: Dataset) -> Dataset:
                 crops = face_crops(photos_of(dataset, which))
                 images[which.start : which.stop], found[which.start : which.stop] = crops
                 progress.update(which.stop, f"{np.count_nonzero(found[: which.stop])} faces found")
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        with writing_file(cached) as tmp:
-            np.savez(tmp, x=images, faces=found)
+        return {"x": images, "faces": found}
+
+    arrays = cached_arrays("faces", RULE, dataset.x, make)
+    images, found = arrays["x"], arrays["faces"]
     return replace(dataset, x=images, faces=found)
 
 
