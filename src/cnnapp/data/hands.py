@@ -74,8 +74,8 @@ def registry_landmarker() -> Path:
             members = {inside: wheel.read(path) for inside, path in WHEEL_MODELS.items()}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as task:
-        for inside, data in members.items():
-            task.writestr(inside, data)
+        for inside, data in members.items():  # dated 1980, so that every build is the same file
+            task.writestr(zipfile.ZipInfo(inside, date_time=(1980, 1, 1, 0, 0, 0)), data)
     built.parent.mkdir(parents=True, exist_ok=True)
     with writing_file(built) as tmp:
         tmp.write_bytes(buffer.getvalue())
@@ -101,8 +101,11 @@ def landmarker_file() -> Path:
 
 def landmarker(path: Path):
     """MediaPipe's Hand Landmarker on a model file, looking for one hand in still photos (close it after use)."""
-    from mediapipe.tasks.python import BaseOptions
-    from mediapipe.tasks.python.vision import HandLandmarker, HandLandmarkerOptions, RunningMode
+    try:
+        from mediapipe.tasks.python import BaseOptions
+        from mediapipe.tasks.python.vision import HandLandmarker, HandLandmarkerOptions, RunningMode
+    except ImportError as error:
+        raise CnnappError(f"hand landmarks need mediapipe: pip install 'cnnapp[hands]' ({error})") from None
 
     options = HandLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(path)), running_mode=RunningMode.IMAGE, num_hands=1
