@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	@echo "installing cnnapp and its dependencies into $(VENV) (about 4 minutes and 2 GB the first time)"
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install $(LOCK) --editable '.[dev]'
+	$(BIN)/pip install $(LOCK) --editable '.[dev,hands]'
 	touch $(STAMP)
 
 demo: $(STAMP)

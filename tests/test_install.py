@@ -37,12 +37,13 @@ SYSTEMS = {"linux": ("Linux", "posix"), "darwin": ("Darwin", "posix"), "win32": 
 
 
 def requirements(environment: dict[str, str]) -> list[str]:
-    """pyproject.toml's requirements (dev included) that apply on a machine, without their markers."""
+    """pyproject.toml's requirements (dev and hands included) that apply on a machine, without their markers."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     system, os_name = SYSTEMS[environment["sys_platform"]]
     environment = {**environment, "platform_system": system, "os_name": os_name, "python_version": "3.11"}
     kept = []
-    for line in project["dependencies"] + project["optional-dependencies"]["dev"]:
+    extras = project["optional-dependencies"]
+    for line in project["dependencies"] + extras["dev"] + extras["hands"]:
         requirement = Requirement(line)
         if requirement.marker is None or requirement.marker.evaluate(environment):
             requirement.marker = None

@@ -21,5 +21,5 @@ def cache_dir() -> Path:
 
 
 def mirror() -> str | None:
-    """A base URL that stands in for https://github.com in every download: $CNNAPP_MIRROR, else none."""
+    """A base URL that stands in for every source's host in every download: $CNNAPP_MIRROR, else none."""
     return os.environ.get("CNNAPP_MIRROR") or None

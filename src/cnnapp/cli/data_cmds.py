@@ -161,7 +161,7 @@ def seconds(context: click.Context, option: click.Parameter, value: float) -> fl
 @data.command("get")
 @click.argument("names", nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Every dataset that has a public source.")
-@click.option("--mirror", "base", metavar="BASE", help="Base URL standing in for https://github.com [$CNNAPP_MIRROR].")
+@click.option("--mirror", "base", metavar="BASE", help="Base URL standing in for every source's host [$CNNAPP_MIRROR].")
 @click.option("--timeout", type=float, default=TIMEOUT, show_default=True, callback=seconds, help=TIMEOUT_HELP)
 @click.option("--deadline", type=float, default=DEADLINE, show_default=True, callback=seconds, help=DEADLINE_HELP)
 def get(names: tuple[str, ...], everything: bool, base: str | None, timeout: float, deadline: float) -> None:

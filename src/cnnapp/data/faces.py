@@ -9,11 +9,9 @@ SPAN eye-to-mouth distances on a side (the framing of a smiles photo, measured o
 is taken whole, as without a crop.
 """
 
-import hashlib
 import math
 import os
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cache
@@ -22,10 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from cnnapp.data.cache import cached_arrays
 from cnnapp.data.datasets import Dataset
-from cnnapp.data.folders import cache_folder, read_cache
 from cnnapp.data.images import fit_square, read_whole
-from cnnapp.files import writing_file
 from cnnapp.progress import Progress
 from cnnapp.settings import IMAGE_SIZE
 
@@ -195,21 +192,6 @@ def photos_of(dataset: Dataset, which: range) -> list[Image.Image]:
         return list(pool.map(lambda i: read_whole(Path(dataset.source) / dataset.paths[i]), which))
 
 
-def cached_arrays(
-    name: str, key: bytes, expected: dict[str, tuple[tuple[int, ...], type]], make: Callable[[], dict[str, np.ndarray]]
-) -> dict[str, np.ndarray]:
-    """Arrays kept in the cache under name and a digest of key: read when there and of the expected shapes and
-    dtypes, else made (again, for a damaged file) and kept."""
-    cached = cache_folder() / f"{name}-{hashlib.sha256(key).hexdigest()[:32]}.npz"
-    arrays = read_cache(cached, expected)
-    if arrays is not None:
-        return arrays
-    arrays = make()
-    with writing_file(cached) as tmp:
-        np.savez(tmp, **arrays)
-    return arrays
-
-
 def cropped_dataset(dataset: Dataset) -> Dataset:
     """The dataset's images as face crops (see face_crops), with dataset.faces saying where a face was found.
 
@@ -228,9 +210,8 @@ def cropped_dataset(dataset: Dataset) -> Dataset:
                 progress.update(which.stop, f"{np.count_nonzero(found[: which.stop])} faces found")
         return {"x": images, "faces": found}
 
-    key = RULE.encode() + np.ascontiguousarray(dataset.x).tobytes()
     expected = {"x": (dataset.x.shape, np.uint8), "faces": ((len(dataset.x),), np.bool_)}
-    arrays = cached_arrays("faces", key, expected, make)
+    arrays = cached_arrays("faces", RULE, dataset.x, expected, make)
     return replace(dataset, x=arrays["x"], faces=arrays["faces"])
 
 

@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from cnnapp.data.cache import cached_arrays
 from cnnapp.data.datasets import Dataset
-from cnnapp.data.faces import CHUNK, FILL, RULE, Face, cached_arrays, find_faces, photos_of
+from cnnapp.data.faces import CHUNK, FILL, RULE, Face, find_faces, photos_of
 from cnnapp.data.fetch import fetch_dataset
 from cnnapp.data.sources import MODELS
 from cnnapp.errors import CnnappError
@@ -203,8 +204,8 @@ def dataset_landmarks(dataset: Dataset) -> np.ndarray:
                 bar.update(which.stop, f"{np.count_nonzero(~np.isnan(points[: which.stop, 0, 0]))} faces found")
         return {"points": points}
 
-    key = LANDMARK_RULE.encode() + np.ascontiguousarray(dataset.x).tobytes()
-    return cached_arrays("landmarks", key, {"points": ((len(dataset.x), POINTS, 3), np.float32)}, make)["points"]
+    expected = {"points": ((len(dataset.x), POINTS, 3), np.float32)}
+    return cached_arrays("landmarks", LANDMARK_RULE, dataset.x, expected, make)["points"]
 
 
 FEATURES = (

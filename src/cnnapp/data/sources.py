@@ -22,7 +22,7 @@ TIMEOUT = 30.0
 DEADLINE = 3600.0
 """Seconds one download may take in all, however steadily its bytes come."""
 GITHUB = "https://github.com"
-"""The host every source URL starts with; a mirror replaces it."""
+"""The host most source URLs start with; a mirror stands in for it, as for every source's host."""
 MB = 1_000_000
 
 
@@ -144,6 +144,16 @@ SOURCES = {
         "/list_attr_celeba.txt",
         layout=layouts.celeba_10k,
     ),
+    "hand-landmarker": Source(
+        name="hand-landmarker",
+        url="https://storage.googleapis.com/mediapipe-models/hand_landmarker/hand_landmarker/float16/1/"
+        "hand_landmarker.task",
+        target="hand_landmarker.task",
+        checksum="fbc2a30080c3c557093b5ddfc334698132eb341044ccee322ccf8bcf3607cde1",
+        max_download=20 * MB,
+        max_unpacked=20 * MB,
+        licence="Apache-2.0; MediaPipe's Hand Landmarker model (float16, version 1), by Google",
+    ),
     "mtfl-net": Source(
         name="mtfl-net",
         url=archive("nieag/deepl18_project", "b5a142425fa83472ebc95617a1ce20658c4995d2"),
@@ -161,14 +171,15 @@ SOURCES = {
 
 
 def mirrored(url: str, mirror: str | None) -> str:
-    """The URL with `https://github.com` replaced by the mirror's base URL, when there is a mirror."""
+    """The URL with its scheme and host (`https://github.com` for most) replaced by the mirror's base URL, when
+    there is a mirror."""
     if not mirror:
         return url
     if not mirror.startswith(("http://", "https://")):
         raise CnnappError(
             f"mirror {mirror} (--mirror or CNNAPP_MIRROR): not a base URL starting with http:// or https://"
         )
-    return mirror.rstrip("/") + url[len(GITHUB) :]
+    return mirror.rstrip("/") + "/" + url.split("/", 3)[3]
 
 
 def pinned_photos(source: Source) -> dict[str, str]:

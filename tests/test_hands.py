@@ -1,0 +1,172 @@
+"""The hand step: MediaPipe's landmarks on real sign photos, the features that ignore a hand's place, size, angle and
+side, the cache, and the model file (built from the registry package here; fetched from a mirror like a dataset)."""
+
+import functools
+import hashlib
+import os
+import shutil
+import threading
+import zipfile
+from dataclasses import replace
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from cnnapp.data.datasets import Dataset, load_dataset
+from cnnapp.data.fetch import content_checksum, fetch_dataset
+from cnnapp.data.hands import FEATURES, WHEEL_MODELS, dataset_hands, find_hands, landmarker_file, registry_landmarker
+from cnnapp.data.sources import SOURCES
+
+from clirun import assert_one_line_error, cnnapp
+from conftest import need_shared
+
+TOLERANCE = 0.2
+"""The largest mean difference allowed between the features of a photo and of the same photo mirrored or turned
+(the features are in wrist-to-middle-knuckle lengths)."""
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    """The hand model file built from the mediapipe 0.10.21 wheel, in the cache the tests share (needs PyPI the
+    first time)."""
+    cache = os.environ.get("CNNAPP_CACHE") or str(tmp_path_factory.getbasetemp() / "cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CNNAPP_CACHE", cache)
+        return registry_landmarker()
+
+
+@pytest.fixture(scope="module")
+def photos(shared) -> dict[str, list[Path]]:
+    """Three real photos of each hand source, of different signs."""
+    need_shared("sign-language-digits", "signs-photos")
+    digits = [sorted((shared / "sign-language-digits" / sign).iterdir())[0] for sign in "135"]
+    signs = {
+        part: [sorted((shared / "signs-photos" / part / sign).iterdir())[0] for sign in "024"]
+        for part in ("train", "test")
+    }
+    return {"digits": digits, "signs train": signs["train"], "signs test": signs["test"]}
+
+
+def read(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")
+
+
+def test_the_registry_copy_holds_the_two_hand_models_stored_and_is_built_once(model):
+    with zipfile.ZipFile(model) as task:
+        assert sorted(task.namelist()) == sorted(WHEEL_MODELS)
+        assert all(info.compress_type == zipfile.ZIP_STORED for info in task.infolist())
+    assert content_checksum(model) != SOURCES["hand-landmarker"].checksum  # not the publisher's file
+    built = model.stat().st_mtime_ns
+    assert registry_landmarker() == model and model.stat().st_mtime_ns == built
+    assert landmarker_file() == model
+
+
+def test_a_hand_and_its_21_landmarks_are_found_in_real_photos_of_each_source(model, photos):
+    for source, paths in photos.items():
+        images = [read(path) for path in paths]
+        hands = find_hands(images)
+        assert hands.found.all(), source
+        for image, points in zip(images, hands.points, strict=True):
+            assert points.shape == (21, 2)
+            assert (points >= -1).all() and (points <= np.array(image.size) + 1).all(), (source, points)
+
+
+@pytest.mark.parametrize("kind", list(FEATURES))
+def test_the_features_of_landmarks_moved_scaled_turned_or_mirrored_are_the_same(model, photos, kind):
+    points = find_hands([read(paths[0]) for paths in photos.values()]).points
+    angle = np.radians(37)
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]], dtype=np.float32)
+    for matrix in (2.5 * turn, np.diag([-1.0, 1.0]).astype(np.float32) @ turn):
+        moved = points @ matrix.T + np.array([40.0, -7.0], dtype=np.float32)
+        np.testing.assert_allclose(FEATURES[kind](moved), FEATURES[kind](points), atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", list(FEATURES))
+def test_the_features_barely_change_when_the_real_photo_is_mirrored_or_turned_a_quarter(model, photos, kind):
+    images = [read(path) for paths in photos.values() for path in paths]
+    seen = [images, [ImageOps.mirror(i) for i in images], [i.rotate(90, expand=True) for i in images]]
+    hands = [find_hands(batch) for batch in seen]
+    assert all(h.found.all() for h in hands)
+    features = [FEATURES[kind](h.points) for h in hands]
+    for changed in features[1:]:
+        # the landmarker itself is not exactly mirror- or turn-proof: on a few photos it places the fingers
+        # elsewhere (up to a sixth of the photo's width measured), so most photos, not all, must agree
+        differences = np.abs(changed - features[0]).mean(axis=1)
+        assert np.median(differences) < TOLERANCE / 2 and (differences < TOLERANCE).mean() >= 2 / 3, differences
+    # the features do tell signs apart: photos of different signs differ by more than the tolerance
+    assert np.abs(features[0][0] - features[0][2]).mean() > TOLERANCE
+    width = np.array([image.width for image in images], dtype=np.float32)
+    mirrored_back = np.stack([width[:, None] - hands[1].points[..., 0], hands[1].points[..., 1]], axis=-1)
+    assert np.median(np.abs(mirrored_back - hands[0].points).mean(axis=(1, 2)) / width) < 0.03
+
+
+def test_a_photo_without_a_hand_is_counted_in_place_not_dropped(model, photos):
+    images = [read(photos["signs test"][0]), Image.new("RGB", (64, 64), (128, 128, 128))]
+    hands = find_hands(images)
+    assert hands.found.tolist() == [True, False]
+    assert np.isnan(hands.points[1]).all() and not np.isnan(hands.points[0]).any()
+
+
+def test_a_dataset_s_landmarks_are_cached_and_read_back_on_a_second_call(model, shared, tmp_path, monkeypatch):
+    need_shared("signs-photos")
+    monkeypatch.setenv("CNNAPP_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    shutil.copyfile(model, tmp_path / "cache" / model.name)
+    signs = load_dataset("signs-photos")
+    which = signs.test[::20]
+    small = Dataset(
+        "signs test",
+        signs.source,
+        signs.class_names,
+        signs.x[which],
+        signs.y[which],
+        signs.fingerprint,
+        paths=tuple(signs.paths[i] for i in which),
+    )
+    first = dataset_hands(small)
+    assert first.found.sum() >= len(which) - 1
+    cached = list((tmp_path / "cache").glob("hands-*.npz"))
+    assert len(cached) == 1
+    marked = first.points + 1000  # the second call must read this back, not find the hands again
+    np.savez(cached[0], points=marked)
+    second = dataset_hands(small)
+    np.testing.assert_array_equal(second.points, marked)
+
+
+@pytest.fixture
+def mirror(tmp_path, model):
+    """A web server on 127.0.0.1 holding the registry copy where the publisher's file is, below its host."""
+    root = tmp_path / "mirror"
+    url_path = SOURCES["hand-landmarker"].url.split("/", 3)[3]
+    (root / url_path).parent.mkdir(parents=True)
+    (root / url_path).write_bytes(model.read_bytes())
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_data_get_refuses_a_model_file_that_is_not_the_pinned_one_and_places_nothing(mirror, tmp_path):
+    env = {"CNNAPP_DATA": str(tmp_path / "data"), "CNNAPP_CACHE": str(tmp_path / "cache")}
+    result = cnnapp("data", "get", "hand-landmarker", "--mirror", mirror, env=env)
+    assert_one_line_error(result, "checksum mismatch")
+    assert not (tmp_path / "data" / "hand_landmarker.task").exists()
+
+
+def test_a_fetched_model_file_in_the_data_directory_is_the_one_used(mirror, model, tmp_path, monkeypatch):
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    source = replace(SOURCES["hand-landmarker"], checksum=digest)
+    placed, missing = fetch_dataset(source, tmp_path / "data", mirror)
+    assert placed == tmp_path / "data" / "hand_landmarker.task" and missing == 0
+    monkeypatch.setenv("CNNAPP_DATA", str(tmp_path / "data"))
+    assert landmarker_file() == placed
