@@ -9,7 +9,6 @@ from cnnapp.cli.app import EXIT_CHECK_FAILED, SEED
 from cnnapp.cli.data_cmds import get_one
 from cnnapp.cli.model_cmds import architecture_check, echo_leaks
 from cnnapp.data.datasets import Dataset, load_dataset, select_classes
-from cnnapp.data.leaks import without_leaks
 from cnnapp.data.sources import SOURCES, TIMEOUT
 from cnnapp.errors import CnnappError
 from cnnapp.progress import duration
@@ -73,7 +72,7 @@ def demo(out: Path, seed: int) -> None:
     rows = []
     for model, dataset in pairs:
         settings = lazy.default_settings(model, seed)
-        split = without_leaks(dataset, lazy.split_dataset(dataset, seed), "drop")
+        split = lazy.without_leaks(dataset, lazy.split_dataset(dataset, seed), "drop")
         click.echo(
             f"\n== {model} on {dataset.name} ({', '.join(dataset.class_names)}): "
             f"{settings.epochs} epochs, batch {settings.batch_size}, {split.described}"

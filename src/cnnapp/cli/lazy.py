@@ -8,6 +8,7 @@ import importlib
 
 SLOW = {
     "cnnapp.data.fetch": ("content_checksum", "fetch_dataset", "verify"),
+    "cnnapp.data.leaks": ("without_leaks",),
     "cnnapp.data.splits": ("group_ids", "split_dataset"),
     "cnnapp.inference.export": ("export_onnx",),
     "cnnapp.models.summary": ("comparator", "parameter_counts", "summary", "verdict"),

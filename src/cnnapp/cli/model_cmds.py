@@ -10,7 +10,6 @@ import click
 from cnnapp.cli import lazy
 from cnnapp.cli.app import EXIT_CHECK_FAILED, POSITIVE, SEED
 from cnnapp.data.datasets import Dataset, load_dataset, mixed, parse_classes, select_classes
-from cnnapp.data.leaks import without_leaks
 from cnnapp.errors import CnnappError
 from cnnapp.models.catalog import RECIPES, build_model, check_classes, recipe
 from cnnapp.training.rundir import read_run
@@ -247,7 +246,7 @@ def train(
     split = lazy.split_dataset(dataset, seed, groups=groups)
     if len(split.train) == 0:
         raise CnnappError(f"{dataset.source}: has no training images (only a test file)")
-    split = without_leaks(dataset, split, leaks)
+    split = lazy.without_leaks(dataset, split, leaks)
     echo_leaks(split.leaks)
     click.echo(
         f"training {model} on {dataset.name}: {len(split.train)} train, {len(split.val)} validation, "
