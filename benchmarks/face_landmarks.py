@@ -14,7 +14,8 @@ face is looked for) are scored last by both readers fitted on all four sources: 
 With a figure path, it also draws the first photo of each source's subset and two Happy House photos with their 468
 points (eyes blue, mouth corners red) into one PNG.
 
-The model file must be in the cache first: python -c "from cnnapp.data.landmarks import build_model_file as b; b()"
+Needs the face mesh's model file (`cnnapp data get face-landmarks`, or a copy built from PyPI; see
+cnnapp.data.model_files).
 """
 
 import sys

@@ -15,7 +15,8 @@ landmarking (fresh, not from the cache) on 100 digits photos.
 
   CNNAPP_DATA=../shared/datasets python benchmarks/hand_landmarks.py
 
-Needs the hand model file (`cnnapp data get hand-landmarker`, or registry_landmarker(); see the module).
+Needs the hand model file (`cnnapp data get hand-landmarker`, or a copy built from PyPI; see
+cnnapp.data.model_files).
 """
 
 import time

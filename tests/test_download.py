@@ -271,7 +271,7 @@ def test_no_network_fails_with_the_url(tmp_path):
 
 
 def test_the_catalog_pins_github_commits_and_the_shared_data_checksums():
-    datasets = {name: source for name, source in SOURCES.items() if name != "hand-landmarker"}
+    datasets = {name: source for name, source in SOURCES.items() if not source.model}
     shared = need_shared(*(source.target for source in datasets.values()))
     pinned = re.compile(rf"{GITHUB}/[\w.-]+/[\w.-]+/(archive/[0-9a-f]{{40}}\.zip|raw/[0-9a-f]{{40}}/[\w./-]+)")
     for name, source in datasets.items():
@@ -284,15 +284,19 @@ def test_the_catalog_pins_github_commits_and_the_shared_data_checksums():
             assert verify(source, shared / source.target) == len(pinned_photos(source)) - 2788, name
         else:
             assert content_checksum(shared / source.target, source.rule) == source.checksum, name
-    model = SOURCES["hand-landmarker"]  # the publisher's model file, at a numbered version
-    assert re.fullmatch(r"https://storage\.googleapis\.com/mediapipe-models/[\w/]+/float16/\d+/\w+\.task", model.url)
-    assert re.fullmatch(r"[0-9a-f]{64}", model.checksum) and not model.members
+    versioned = (
+        r"https://storage\.googleapis\.com/"
+        r"(mediapipe-models/[\w/]+/float16/\d+/\w+\.task|mediapipe-assets/\w+\.tflite\?generation=\d+)"
+    )
+    for model in (source for source in SOURCES.values() if source.model):  # the publisher's files, at a version
+        assert re.fullmatch(versioned, model.url), model.url
+        assert re.fullmatch(r"[0-9a-f]{64}", model.checksum) and not model.members
 
 
 def test_a_mirror_replaces_the_host_in_every_url():
     for source in SOURCES.values():
         url = mirrored(source.url, "http://127.0.0.1:8000/")
-        host = "https://storage.googleapis.com" if source.name == "hand-landmarker" else GITHUB
+        host = "https://storage.googleapis.com" if source.model else GITHUB
         assert url == "http://127.0.0.1:8000" + source.url.removeprefix(host)
     with pytest.raises(CnnappError, match="not a base URL"):
         mirrored(SOURCES["smiles"].url, "127.0.0.1:8000")

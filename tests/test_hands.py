@@ -17,7 +17,8 @@ from PIL import Image, ImageOps
 
 from cnnapp.data.datasets import Dataset, load_dataset
 from cnnapp.data.fetch import content_checksum, fetch_dataset
-from cnnapp.data.hands import FEATURES, WHEEL_MODELS, dataset_hands, find_hands, landmarker_file, registry_landmarker
+from cnnapp.data.hands import FEATURES, MODEL, dataset_hands, find_hands
+from cnnapp.data.model_files import WHEEL_MEMBERS, build_wheel_copies, model_file, wheel_copy
 from cnnapp.data.sources import SOURCES
 
 from clirun import assert_one_line_error, cnnapp
@@ -35,7 +36,7 @@ def model(tmp_path_factory) -> Path:
     cache = os.environ.get("CNNAPP_CACHE") or str(tmp_path_factory.getbasetemp() / "cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CNNAPP_CACHE", cache)
-        return registry_landmarker()
+        return build_wheel_copies()[MODEL]
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +58,12 @@ def read(path: Path) -> Image.Image:
 
 def test_the_registry_copy_holds_the_two_hand_models_stored_and_is_built_once(model):
     with zipfile.ZipFile(model) as task:
-        assert sorted(task.namelist()) == sorted(WHEEL_MODELS)
+        assert sorted(task.namelist()) == sorted(WHEEL_MEMBERS[MODEL])
         assert all(info.compress_type == zipfile.ZIP_STORED for info in task.infolist())
-    assert content_checksum(model) != SOURCES["hand-landmarker"].checksum  # not the publisher's file
+    assert content_checksum(model) != SOURCES[MODEL].checksum  # not the publisher's file
     built = model.stat().st_mtime_ns
-    assert registry_landmarker() == model and model.stat().st_mtime_ns == built
-    assert landmarker_file() == model
+    assert build_wheel_copies()[MODEL] == model and model.stat().st_mtime_ns == built
+    assert model_file(MODEL) == model
 
 
 def test_a_hand_and_its_21_landmarks_are_found_in_real_photos_of_each_source(model, photos):
@@ -114,8 +115,8 @@ def test_a_photo_without_a_hand_is_counted_in_place_not_dropped(model, photos):
 def test_a_dataset_s_landmarks_are_cached_and_read_back_on_a_second_call(model, shared, tmp_path, monkeypatch):
     need_shared("signs-photos")
     monkeypatch.setenv("CNNAPP_CACHE", str(tmp_path / "cache"))
-    (tmp_path / "cache").mkdir()
-    shutil.copyfile(model, tmp_path / "cache" / model.name)
+    wheel_copy(MODEL).parent.mkdir(parents=True)
+    shutil.copyfile(model, wheel_copy(MODEL))
     signs = load_dataset("signs-photos")
     which = signs.test[::20]
     small = Dataset(
@@ -141,7 +142,7 @@ def test_a_dataset_s_landmarks_are_cached_and_read_back_on_a_second_call(model, 
 def mirror(tmp_path, model):
     """A web server on 127.0.0.1 holding the registry copy where the publisher's file is, below its host."""
     root = tmp_path / "mirror"
-    url_path = SOURCES["hand-landmarker"].url.split("/", 3)[3]
+    url_path = SOURCES[MODEL].url.split("/", 3)[3]
     (root / url_path).parent.mkdir(parents=True)
     (root / url_path).write_bytes(model.read_bytes())
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
@@ -165,8 +166,8 @@ def test_data_get_refuses_a_model_file_that_is_not_the_pinned_one_and_places_not
 
 def test_a_fetched_model_file_in_the_data_directory_is_the_one_used(mirror, model, tmp_path, monkeypatch):
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
-    source = replace(SOURCES["hand-landmarker"], checksum=digest)
+    source = replace(SOURCES[MODEL], checksum=digest)
     placed, missing = fetch_dataset(source, tmp_path / "data", mirror)
     assert placed == tmp_path / "data" / "hand_landmarker.task" and missing == 0
     monkeypatch.setenv("CNNAPP_DATA", str(tmp_path / "data"))
-    assert landmarker_file() == placed
+    assert model_file(MODEL) == placed

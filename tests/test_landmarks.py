@@ -2,6 +2,7 @@
 on real photos, their cache, and smile features that neither a mirror image nor the face's size changes."""
 
 import hashlib
+import os
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -17,19 +18,18 @@ from cnnapp.data.landmarks import (
     EYE_LEFT,
     EYE_RIGHT,
     FEATURES,
+    MODEL,
     MOUTH_LEFT,
     MOUTH_RIGHT,
     POINTS,
-    build_model_file,
     dataset_landmarks,
     face_landmarks,
-    fetch_model_file,
-    model_path,
     smile_features,
 )
-from cnnapp.data.sources import MODELS
-from cnnapp.errors import CnnappError
+from cnnapp.data.model_files import build_wheel_copies, model_file, wheel_copy
+from cnnapp.data.sources import SOURCES
 
+from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared
 
 PHOTOS = {"genki4k": "smiling", "celeba-10k": "smiling", "mtfl-net": "not smiling", "smiles": "positives"}
@@ -38,11 +38,12 @@ PHOTOS = {"genki4k": "smiling", "celeba-10k": "smiling", "mtfl-net": "not smilin
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory) -> Path:
-    """A cache folder holding the model file, built from the mediapipe wheel on PyPI."""
-    folder = tmp_path_factory.mktemp("cache")
+    """The cache the tests share, holding the model file built from the mediapipe wheel on PyPI (needs PyPI the
+    first time)."""
+    folder = Path(os.environ.get("CNNAPP_CACHE") or tmp_path_factory.getbasetemp() / "cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CNNAPP_CACHE", str(folder))
-        build_model_file()
+        build_wheel_copies()
     return folder
 
 
@@ -61,33 +62,36 @@ def photos() -> list[Image.Image]:
     return [Image.open(f).convert("RGB") for f in files] + [Image.fromarray(image) for image in x[:2]]
 
 
-def test_model_file_is_the_pinned_one(cache):
-    data = (cache / "models" / MODELS["face-landmarks"].target).read_bytes()
-    assert hashlib.sha256(data).hexdigest() == MODELS["face-landmarks"].checksum
+def test_model_file_is_the_pinned_one(cached, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNAPP_DATA", str(tmp_path))
+    data = wheel_copy(MODEL).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == SOURCES[MODEL].checksum
+    assert model_file(MODEL) == wheel_copy(MODEL)
 
 
-def test_model_file_fetched_from_its_url_and_checked(cache, tmp_path, monkeypatch):
+def test_model_file_fetched_from_its_url_and_checked(cached, tmp_path, monkeypatch):
     served = Server()
     threading.Thread(target=served.serve_forever, args=(0.05,), daemon=True).start()
     try:
-        real = (cache / "models" / MODELS["face-landmarks"].target).read_bytes()
-        served.files = {"/bad.tflite": bytes([real[0] ^ 1]) + real[1:]}
-        monkeypatch.setenv("CNNAPP_CACHE", str(tmp_path))
-        pinned = MODELS["face-landmarks"]
-        monkeypatch.setitem(MODELS, "face-landmarks", replace(pinned, url=f"{served.base}/bad.tflite"))
-        with pytest.raises(CnnappError, match="checksum mismatch"):
-            fetch_model_file()
-        assert not model_path().exists()
-        good = "/good.tflite?generation=2"  # a versioned URL, as the publisher's
-        served.files[good] = real
-        monkeypatch.setitem(MODELS, "face-landmarks", replace(pinned, url=served.base + good))
-        assert fetch_model_file().read_bytes() == real
-        assert fetch_model_file() == model_path()
-        assert [path for path, _ in served.log] == ["/bad.tflite", good]
-        assert [path.name[17:] for path in (tmp_path / "downloads").iterdir()] == ["good.tflite"]
+        real = wheel_copy(MODEL).read_bytes()
+        path = SOURCES[MODEL].url.split("/", 3)[3]  # below the host, with the publisher's version query
+        served.files["/" + path] = bytes([real[0] ^ 1]) + real[1:]
+        env = {"CNNAPP_DATA": str(tmp_path / "data"), "CNNAPP_CACHE": str(tmp_path / "cache")}
+        bad = cnnapp("data", "get", MODEL, "--mirror", served.base, env=env)
+        assert_one_line_error(bad, "checksum mismatch", "the download was deleted")
+        assert not (tmp_path / "data" / SOURCES[MODEL].target).exists()
+        served.files["/" + path] = real
+        good = cnnapp("data", "get", MODEL, "--mirror", served.base, env=env)
+        assert good.returncode == 0, good.stderr
+        assert f"{MODEL}: licence: {SOURCES[MODEL].licence}" in good.stdout
+        assert (tmp_path / "data" / SOURCES[MODEL].target).read_bytes() == real
+        assert [logged for logged, _ in served.log] == ["/" + path] * 2
+        assert [saved.name[17:] for saved in (tmp_path / "cache" / "downloads").iterdir()] == ["face_landmark.tflite"]
     finally:
         served.shutdown()
         served.server_close()
+    monkeypatch.setenv("CNNAPP_DATA", str(tmp_path / "data"))  # the data directory's file comes first
+    assert model_file(MODEL) == tmp_path / "data" / SOURCES[MODEL].target
 
 
 def test_landmarks_lie_on_the_face(cached, photos):
@@ -130,3 +134,35 @@ def test_features_ignore_mirror_and_size(cached, photos):
     assert features.shape == (3, len(FEATURES))
     assert np.allclose(features[1:], features[0], rtol=0.1, atol=0.02)
     assert not np.allclose(smile_features(face_landmarks(photos[1:3])), features[0], rtol=0.1, atol=0.02)
+
+
+def test_data_list_and_info_say_which_model_file_is_there(cached, tmp_path):
+    env = {"CNNAPP_DATA": str(tmp_path / "data"), "CNNAPP_CACHE": str(tmp_path / "cache")}
+
+    def models() -> dict[str, list[str]]:
+        listed = cnnapp("data", "list", env=env)
+        assert listed.returncode == 0, listed.stderr
+        rows = listed.stdout.split("model files (pretrained, not datasets):\n")[1].splitlines()
+        return {row.split()[0]: row.split() for row in rows}
+
+    assert models() == {
+        name: [name, "missing", source.target, source.licence.split(";")[0]]
+        for name, source in SOURCES.items()
+        if source.model
+    }
+    assert_one_line_error(cnnapp("data", "info", MODEL, env=env), "no face-landmarks model file", "data get")
+    placed = tmp_path / "data" / SOURCES[MODEL].target
+    placed.parent.mkdir()
+    placed.write_bytes(wheel_copy(MODEL).read_bytes())
+    hand = "hand-landmarker"
+    copy = tmp_path / "cache" / wheel_copy(hand).relative_to(cached)
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(wheel_copy(hand).read_bytes())
+    assert models()[MODEL][1] == "ready" and models()[hand][1:3] == ["wheel", "copy"]
+    info = cnnapp("data", "info", MODEL, env=env)
+    assert info.returncode == 0, info.stderr
+    assert info.stdout.splitlines()[0] == f"{MODEL}: model file {placed}"
+    assert f"licence: {SOURCES[MODEL].licence}" in info.stdout and "(matches the pinned checksum)" in info.stdout
+    info = cnnapp("data", "info", hand, env=env)
+    assert f"{hand}: model file {copy}" in info.stdout
+    assert "(differs from the pinned checksum; built from PyPI's mediapipe 0.10.21 wheel)" in info.stdout

@@ -1,4 +1,4 @@
-"""`cnnapp data`: which datasets are there, and what is in one."""
+"""`cnnapp data`: which datasets and model files are there, what is in one, and getting them."""
 
 import math
 from collections import Counter
@@ -11,7 +11,8 @@ from cnnapp.cli import lazy
 from cnnapp.data.course import COURSE_FILES
 from cnnapp.data.datasets import NAMED, Named, load_dataset
 from cnnapp.data.images import is_image_file
-from cnnapp.data.sources import DEADLINE, SOURCES, TIMEOUT, mirrored, pinned_photos
+from cnnapp.data.model_files import WHEEL, model_file, wheel_copy
+from cnnapp.data.sources import DEADLINE, SOURCES, TIMEOUT, Source, mirrored, pinned_photos
 from cnnapp.errors import CnnappError, printable
 from cnnapp.settings import IMAGE_SIZE, data_dir, mirror
 
@@ -33,14 +34,23 @@ def status(named: Named) -> str:
     return "missing"
 
 
-@click.group(short_help="List, describe or download the datasets.")
+def model_status(source: Source) -> str:
+    """'ready' (in the data directory), 'wheel copy' (only the copy built from the registry wheel, in the cache) or
+    'missing'."""
+    if (data_dir() / source.target).is_file():
+        return "ready"
+    return "wheel copy" if wheel_copy(source.name).is_file() else "missing"
+
+
+@click.group(short_help="List, describe or download the datasets and model files.")
 def data() -> None:
     """What data is there and getting it: `cnnapp data list`, `cnnapp data info NAME`, `cnnapp data get NAME`."""
 
 
 @data.command("list")
 def list_datasets() -> None:
-    """The named datasets under the data directory ($CNNAPP_DATA, else ./datasets).
+    """The named datasets under the data directory ($CNNAPP_DATA, else ./datasets), then the pretrained model
+    files the face and hand steps use.
 
     \b
     Example:
@@ -52,6 +62,11 @@ def list_datasets() -> None:
         photos = photo_count(named) if status(named) == "ready" and named.kind == "folder" else ""
         terms = SOURCES[named.name].licence.split(";")[0] if named.name in SOURCES else ""
         click.echo(f"  {named.name:<12} {status(named):<15} {photos:>6} {where:<32} {terms}".rstrip())
+    click.echo("model files (pretrained, not datasets):")
+    for source in SOURCES.values():
+        if source.model:
+            terms = source.licence.split(";")[0]
+            click.echo(f"  {source.name:<16} {model_status(source):<11} {source.target:<22} {terms}")
 
 
 def photo_count(named: Named) -> int:
@@ -76,12 +91,17 @@ def source_sizes(root: Path, paths: tuple[str, ...]) -> str:
 @data.command()
 @click.argument("name")
 def info(name: str) -> None:
-    """Counts per class, image size and source of a dataset (a name from `data list`, or a path).
+    """Counts per class, image size and source of a dataset (a name from `data list`, or a path); for a model
+    file, which file is used, its source and its checksum.
 
     \b
     Example:
       cnnapp data info sign-digits
+      cnnapp data info hand-landmarker
     """
+    if name in SOURCES and SOURCES[name].model:
+        model_info(SOURCES[name])
+        return
     named = NAMED.get(name)
     if named and status(named) == "missing":
         click.echo(f"{name}: not found. Expected:", err=True)
@@ -112,6 +132,20 @@ def info(name: str) -> None:
         click.echo(f"    {index}  {printable(label):<14} {count}")
 
 
+def model_info(source: Source) -> None:
+    """Which file of a model is used (see model_files.model_file), where it comes from, its terms, and whether it is
+    the file the catalog pins."""
+    path = model_file(source.name)
+    checksum = lazy.content_checksum(path)
+    verdict = "matches the pinned checksum" if checksum == source.checksum else "differs from the pinned checksum"
+    if path == wheel_copy(source.name):
+        verdict += f"; built from PyPI's {WHEEL[0]} {WHEEL[1]} wheel"
+    click.echo(f"{source.name}: model file {path}")
+    click.echo(f"  from: {source.url}")
+    click.echo(f"  licence: {source.licence}")
+    click.echo(f"  {path.stat().st_size} bytes, SHA-256 {checksum[:16]}... ({verdict})")
+
+
 def without_source(name: str) -> list[str]:
     """The files of a named dataset that no public source provides (the course's own files)."""
     named, source = NAMED[name], SOURCES.get(name)
@@ -119,8 +153,8 @@ def without_source(name: str) -> list[str]:
 
 
 def get_one(name: str, base: str | None, timeout: float, deadline: float = DEADLINE) -> None:
-    """Downloads one named dataset into the data directory, or says it is there already, and where; either way
-    says under which terms it may be used."""
+    """Downloads one named dataset or model file into the data directory, or says it is there already, and where;
+    either way says under which terms it may be used."""
     source = SOURCES[name]
     target = data_dir() / source.target
     if target.exists():
@@ -160,18 +194,20 @@ def seconds(context: click.Context, option: click.Parameter, value: float) -> fl
 
 @data.command("get")
 @click.argument("names", nargs=-1)
-@click.option("--all", "everything", is_flag=True, help="Every dataset that has a public source.")
+@click.option("--all", "everything", is_flag=True, help="Every dataset and model file that has a public source.")
 @click.option("--mirror", "base", metavar="BASE", help="Base URL standing in for every source's host [$CNNAPP_MIRROR].")
 @click.option("--timeout", type=float, default=TIMEOUT, show_default=True, callback=seconds, help=TIMEOUT_HELP)
 @click.option("--deadline", type=float, default=DEADLINE, show_default=True, callback=seconds, help=DEADLINE_HELP)
 def get(names: tuple[str, ...], everything: bool, base: str | None, timeout: float, deadline: float) -> None:
-    """Download datasets from their pinned public sources into the data directory, verified by content.
+    """Download datasets and model files from their pinned public sources into the data directory, verified by
+    content.
 
     Each source's terms of use are printed with it: several are for research only, or not for commercial use.
 
     \b
     Example:
       cnnapp data get sign-digits smiles happy-house
+      cnnapp data get hand-landmarker face-landmarks
       cnnapp data get --all --mirror http://127.0.0.1:8000
     """
     wanted = list(SOURCES) if everything else list(dict.fromkeys(names))

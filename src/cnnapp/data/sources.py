@@ -1,4 +1,4 @@
-"""The catalog of public sources: every dataset cnnapp can download, pinned to a commit, with its content checksum.
+"""The catalog of public sources: each dataset and model file cnnapp downloads, pinned, with its content checksum.
 
 This is the one place where the sources' URLs are written. A checksum is over the content as unpacked, not over the
 download (a host may rebuild an archive with other bytes). For a single file it is that file's SHA-256. For a folder
@@ -40,7 +40,8 @@ class Source:
     are upper bounds with a wide margin, so that a wrong or hostile mirror is stopped early. `licence` says
     under which terms the data may be used and how to cite it. `pins` names a packaged file of per-photo
     digests (`<first 32 hex digits of SHA-256>  <path in target>` a line): a download may then lack some
-    photos, but every photo it has must match its pin.
+    photos, but every photo it has must match its pin. `model` marks a pretrained model file, a plain file that is
+    not a dataset (see model_files).
     """
 
     name: str
@@ -55,6 +56,7 @@ class Source:
     labels_url: str = ""
     layout: Callable[[Path, Path, dict[str, str]], None] | None = None
     pins: str = ""
+    model: bool = False
 
 
 def archive(repository: str, commit: str) -> str:
@@ -153,6 +155,17 @@ SOURCES = {
         max_download=20 * MB,
         max_unpacked=20 * MB,
         licence="Apache-2.0; MediaPipe's Hand Landmarker model (float16, version 1), by Google",
+        model=True,
+    ),
+    "face-landmarks": Source(
+        name="face-landmarks",
+        url="https://storage.googleapis.com/mediapipe-assets/face_landmark.tflite?generation=1676316347980492",
+        target="face_landmark.tflite",
+        checksum="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+        max_download=5 * MB,
+        max_unpacked=5 * MB,
+        licence="Apache-2.0; MediaPipe's face mesh model (face_landmark.tflite), by Google",
+        model=True,
     ),
     "mtfl-net": Source(
         name="mtfl-net",
@@ -188,17 +201,3 @@ def pinned_photos(source: Source) -> dict[str, str]:
         return {}
     text = gzip.decompress((resources.files("cnnapp.data") / source.pins).read_bytes()).decode()
     return {path: digest for digest, path in (line.split("  ", 1) for line in text.splitlines())}
-
-
-MODELS = {
-    "face-landmarks": Source(
-        name="face-landmarks",
-        url="https://storage.googleapis.com/mediapipe-assets/face_landmark.tflite?generation=1676316347980492",
-        target="face_landmark.tflite",
-        checksum="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
-        max_download=5 * MB,
-        max_unpacked=5 * MB,
-        licence="Apache-2.0 (MediaPipe); the same file ships in the mediapipe 0.10.21 wheel on PyPI",
-    ),
-}
-"""Model files from their publishers' storage, pinned like the datasets (a versioned URL and the file's SHA-256)."""
