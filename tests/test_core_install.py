@@ -20,8 +20,6 @@ from conftest import need_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.slow  # installs a venv from PyPI
-
 
 @pytest.fixture(scope="module")
 def core(tmp_path_factory) -> Path:
