@@ -6,14 +6,14 @@ STAMP := $(VENV)/.installed
 # requirements.lock holds the exact versions tested on Linux; elsewhere pip picks within pyproject.toml's ranges.
 LOCK := $(if $(filter Linux,$(shell uname -s)),--constraint requirements.lock)
 
-.PHONY: demo test lint format clean
+.PHONY: demo test test-fast lint format clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@echo "installing cnnapp and its pinned packages into $(VENV): a few minutes the first time, quietly"
 	$(PYTHON) -m venv $(VENV)
 	@echo "installing cnnapp and its dependencies into $(VENV) (about 4 minutes and 2 GB the first time)"
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install $(LOCK) --editable '.[dev,hands]'
+	$(BIN)/pip install $(LOCK) --editable '.[dev,train,faces,serve,tune,hands]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -23,6 +23,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The tests that neither train nor start TensorFlow in a subprocess: a quick check while working (under 2 minutes).
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -m "not slow"
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

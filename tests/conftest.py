@@ -12,6 +12,45 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CNNAPP_DATA") or ROOT.parent / "shared" / "datasets").resolve()
 
 
+SLOW_MODULES = {
+    "test_cli_errors",
+    "test_core_install",
+    "test_evaluation",
+    "test_faces",
+    "test_hands",
+    "test_hostile",
+    "test_install",
+    "test_mix",
+    "test_nets",
+    "test_page",
+    "test_predict",
+    "test_protocols",
+    "test_quiet",
+    "test_reports",
+    "test_resume",
+    "test_serve",
+    "test_summary",
+    "test_training",
+    "test_tune",
+}
+"""The test modules that train, start TensorFlow in a subprocess, or install from PyPI, nearly test by test."""
+SLOW_TESTS = {
+    "test_missing_shared_data_fails_in_ci_and_skips_elsewhere",  # two pytest runs, each importing TensorFlow
+    "test_data_get_of_the_full_archives_gives_the_fingerprints_of_the_shared_data",
+    "test_data_get_from_a_mirror_in_the_upstream_layout_lays_out_the_shared_copy",
+    "test_smiles_counts_and_readable_names",  # 13,165 photos decoded
+    "test_the_real_smiles_folder_loads_whole_then_from_the_cache",
+}
+"""The slow tests of the other modules, by function name: whole datasets downloaded, decoded or checked."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks the tests of SLOW_MODULES and SLOW_TESTS `slow`; `pytest -m "not slow"` is the fast lane."""
+    for item in items:
+        if item.module.__name__ in SLOW_MODULES or item.originalname in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+
+
 def need_shared(*names: str) -> Path:
     """The shared data folder; when those entries of it are not there the test is skipped, or fails in CI
     (CI=true), where the data must be present."""

@@ -37,14 +37,17 @@ SYSTEMS = {"linux": ("Linux", "posix"), "darwin": ("Darwin", "posix"), "win32": 
 
 
 def requirements(environment: dict[str, str]) -> list[str]:
-    """pyproject.toml's requirements (dev and hands included) that apply on a machine, without their markers."""
+    """pyproject.toml's requirements, every extra's included, that apply on a machine, without their markers (an
+    extra's own `cnnapp[...]` lines are in that list already)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     system, os_name = SYSTEMS[environment["sys_platform"]]
     environment = {**environment, "platform_system": system, "os_name": os_name, "python_version": "3.11"}
     kept = []
-    extras = project["optional-dependencies"]
-    for line in project["dependencies"] + extras["dev"] + extras["hands"]:
+    lines = project["dependencies"] + [line for extra in project["optional-dependencies"].values() for line in extra]
+    for line in lines:
         requirement = Requirement(line)
+        if requirement.name == "cnnapp":
+            continue
         if requirement.marker is None or requirement.marker.evaluate(environment):
             requirement.marker = None
             kept.append(str(requirement))

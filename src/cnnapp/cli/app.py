@@ -13,6 +13,7 @@ from typing import ClassVar
 import click
 
 from cnnapp.errors import CnnappError, printable
+from cnnapp.extras import missing_extra
 
 EXIT_UNEXPECTED = 1
 EXIT_BAD_INPUT = 2
@@ -30,6 +31,13 @@ class App(click.Group):
         for title, names in self.sections:
             with formatter.section(title):
                 formatter.write_dl([(name, self.commands[name].get_short_help_str()) for name in names])
+
+    def invoke(self, ctx: click.Context):
+        """Runs the command; a package of an extra that is not installed is named as that extra, in one line."""
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as error:
+            raise missing_extra(error, f"cnnapp {ctx.invoked_subcommand}") from None
 
     def main(self, *args, **kwargs):
         kwargs["standalone_mode"] = False

@@ -6,12 +6,15 @@ most THRESHOLD bits and their 64x64 grey levels correlate at SAME or more.
 """
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cnnapp.data.datasets import Dataset
-from cnnapp.data.splits import Split
 from cnnapp.errors import CnnappError
+
+if TYPE_CHECKING:  # splits imports scikit-learn, which only training needs
+    from cnnapp.data.splits import Split
 
 THRESHOLD = 2
 """Re-saving a photo as JPEG at quality 75-95, or resizing it by 5-10%, moves its hash by at most 2 bits in 599 of
@@ -86,7 +89,7 @@ def photo_name(dataset: Dataset, i: int) -> str:
     return f"{owner[0]}:{name}" if owner else name
 
 
-def find_leaks(dataset: Dataset, split: Split) -> list[dict]:
+def find_leaks(dataset: Dataset, split: "Split") -> list[dict]:
     """Test photos that are also among the photos training learns or chooses from (train and validation), then
     test photos that repeat an earlier test photo; each named with the photo it matches and where that is."""
     hashes = perceptual_hashes(dataset.x)
@@ -114,7 +117,7 @@ def find_leaks(dataset: Dataset, split: Split) -> list[dict]:
     return found
 
 
-def without_leaks(dataset: Dataset, split: Split, action: str) -> Split:
+def without_leaks(dataset: Dataset, split: "Split", action: str) -> "Split":
     """The split with its leaked test photos dropped (recorded in split.leaks), or CnnappError when action is
     refuse and there are any."""
     found = find_leaks(dataset, split)

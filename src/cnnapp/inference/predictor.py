@@ -20,6 +20,7 @@ from cnnapp.data.images import (
     to_rgb,
 )
 from cnnapp.errors import CnnappError
+from cnnapp.extras import missing_extra
 from cnnapp.models.outputs import checked
 from cnnapp.settings import IMAGE_SIZE
 from cnnapp.training.rundir import RunInfo, read_run
@@ -154,8 +155,11 @@ def load(run_dir: Path | str, threads: int | None = None) -> Predictor:
         from cnnapp.inference.onnx_model import OnnxModel
 
         return Predictor(run, "onnx", OnnxModel(run.path / ONNX_FILE, threads).probabilities)
-    from cnnapp.training.evaluate import probabilities
-    from cnnapp.training.reuse import load_model
+    try:
+        from cnnapp.training.evaluate import probabilities
+        from cnnapp.training.reuse import load_model
+    except ModuleNotFoundError as error:
+        raise missing_extra(error, f"{run.path}: a run without {ONNX_FILE}") from None
 
     model = load_model(run)
     return Predictor(run, "keras", lambda images: probabilities(model, images))
