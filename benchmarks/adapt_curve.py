@@ -91,6 +91,7 @@ def main() -> None:
             axes.errorbar(ks, means, yerr=stds, marker="o", capsize=3, label=name)
     axes.set_xscale("log")
     axes.set_xticks(args.k, [str(k) for k in args.k])
+    axes.minorticks_off()
     axes.set_xlabel("labelled photos a class")
     axes.set_ylabel("accuracy on the photos not drawn" if test is None else "accuracy on the 120 test photos")
     axes.set_title(f"{args.task}: {args.base_run} adapted, {args.draws} draws a k (mean, std)")

@@ -103,16 +103,16 @@ def test_its_own_photos_are_not_taken_for_test_photos(adapted):
     assert_one_line_error(refused, "config.json", "test images")
 
 
-@pytest.mark.parametrize("classes", [2, 3])
-def test_the_readout_is_the_standardised_logistic_regression(classes):
+@pytest.mark.parametrize(("classes", "width"), [(2, 8), (3, 8), (2, 300), (3, 300)])
+def test_the_readout_is_the_standardised_logistic_regression(classes, width):
     rng = np.random.default_rng(classes)
     labels = np.arange(30) % classes
-    features = rng.normal(size=(30, 8)) * rng.uniform(0.1, 50, size=8) + labels[:, None]
+    features = rng.normal(size=(30, width)) * rng.uniform(0.1, 50, size=width) + labels[:, None]
     features[:, 0] = 4.0  # a feature that never changes, as a unit that never fires
     expected = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(features, labels)
     got = readout_probabilities(fit_readout(features, labels, classes), features)
     assert got.shape == (30, classes)
-    np.testing.assert_allclose(got, expected.predict_proba(features), atol=1e-4)
+    np.testing.assert_allclose(got, expected.predict_proba(features), atol=1e-3)  # up to the solver's tolerance
 
 
 def test_bad_inputs_are_refused_in_one_line(adapted, tmp_path):

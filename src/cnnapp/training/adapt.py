@@ -45,13 +45,25 @@ def features_of(body: keras.Model, seen: np.ndarray) -> np.ndarray:
     return body.predict(scale(seen), batch_size=256, verbose=0).reshape(len(seen), -1)
 
 
+def span_of(rows: np.ndarray) -> np.ndarray:
+    """Orthonormal columns (features, rank) spanning the rows, from the eigenvectors of their small Gram matrix."""
+    values, vectors = np.linalg.eigh(rows @ rows.T)
+    kept = values > values.max(initial=0) * 1e-10
+    return rows.T @ vectors[:, kept] / np.sqrt(values[kept])
+
+
 def fit_readout(features: np.ndarray, labels: np.ndarray, classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Kernel (features, classes) and bias (classes,) of a softmax layer: a logistic regression of the standardised
-    features, the standardisation folded into the weights. Two classes give logits (0, z), the binary regression."""
+    features, the standardisation folded into the weights. Two classes give logits (0, z), the binary regression.
+
+    The L2-penalised weights lie in the span of the photos' feature rows, so the regression is fit on the photos'
+    coordinates in that span (the same optimum): a few columns instead of tens of thousands."""
     mean, spread = features.mean(axis=0), features.std(axis=0)
     spread[spread == 0] = 1.0
-    fitted = LogisticRegression(C=STRENGTH, max_iter=5000).fit((features - mean) / spread, labels)
-    coef, intercept = fitted.coef_, fitted.intercept_
+    standard = ((features - mean) / spread).astype(np.float64)
+    span = span_of(standard)
+    fitted = LogisticRegression(C=STRENGTH, max_iter=5000).fit(standard @ span, labels)
+    coef, intercept = fitted.coef_ @ span.T, fitted.intercept_
     if classes == 2:
         coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
     kernel = (coef / spread).T
