@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,15 @@ from conftest import need_shared
 BASE_CLASSES = ["0", "1", "2"]
 NEW_CLASSES = ["0", "1", "5"]  # 2 dropped, 5 added
 PER_CLASS = 5
+BEFORE_TENSORFLOW = """
+import sys
+from cnnapp.cli.main import cli
+try:
+    cli(sys.argv[1:])
+except SystemExit as end:
+    print(end.code, sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))
+    raise
+"""
 
 
 def copied(source: Path, classes: list[str], per_class: int | None, into: Path) -> Path:
@@ -118,8 +129,23 @@ def test_the_readout_is_the_standardised_logistic_regression(classes, width):
 def test_bad_inputs_are_refused_in_one_line(adapted, tmp_path):
     lonely = copied(adapted["mine"], ["0"], None, tmp_path / "lonely")
     copied(adapted["mine"], ["1"], 1, lonely)
-    refused = cnnapp("adapt", str(adapted["base"]), "--data", str(lonely), "--out", str(tmp_path / "a"))
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            BEFORE_TENSORFLOW,
+            "adapt",
+            str(adapted["base"]),
+            "--data",
+            str(lonely),
+            "--out",
+            str(tmp_path / "a"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert_one_line_error(refused, str(lonely), "1 (1)")
+    assert refused.stdout == "2 []\n"  # refused before TensorFlow loads
     assert not (tmp_path / "a").exists()
     broken = copied(adapted["mine"], NEW_CLASSES, None, tmp_path / "broken")
     (broken / "5" / "torn.jpg").write_bytes((broken / "5").iterdir().__next__().read_bytes()[:300])

@@ -6,9 +6,22 @@ import click
 
 from cnnapp.cli import lazy
 from cnnapp.cli.app import SEED
-from cnnapp.data.datasets import load_dataset
+from cnnapp.data.datasets import Dataset, load_dataset
 from cnnapp.errors import CnnappError
 from cnnapp.training.rundir import read_run
+
+MIN_PHOTOS = 2
+"""Photos a class needs to be cross-validated: one to learn from and one to be scored on, in every fold."""
+
+
+def check_photos(dataset: Dataset) -> None:
+    """Refuse photos with a class of fewer than MIN_PHOTOS, naming the class."""
+    few = {name: n for name, n in dataset.counts().items() if n < MIN_PHOTOS}
+    if few:
+        listed = ", ".join(f"{name} ({n})" for name, n in few.items())
+        raise CnnappError(
+            f"{dataset.source}: every class needs {MIN_PHOTOS} photos or more to be cross-validated; too few: {listed}"
+        )
 
 
 @click.command(short_help="A new run from a trained one and a few labelled photos of your own.")
@@ -38,6 +51,7 @@ def adapt(base_run: Path, data_name: str, out: Path, seed: int) -> None:
     if out.exists():
         raise CnnappError(f"{out}: already exists; choose another --out or remove it")
     dataset = load_dataset(data_name)
+    check_photos(dataset)
     counts = ", ".join(f"{name} {n}" for name, n in dataset.counts().items())
     click.echo(f"adapting {base_run} to {dataset.name}: {len(dataset.y)} photos ({counts})")
     result = lazy.adapt_run(base_run, dataset, out, seed)

@@ -20,7 +20,6 @@ from sklearn.model_selection import StratifiedKFold
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.faces import seen_dataset, view_of
 from cnnapp.data.images import scale
-from cnnapp.errors import CnnappError
 from cnnapp.files import writing_folder
 from cnnapp.training.evaluate import Result, result_of
 from cnnapp.training.fit import versions
@@ -31,8 +30,6 @@ STRENGTH = 1.0
 """The readout's inverse L2 penalty (scikit-learn's C) on standardised features, fixed beforehand."""
 FOLDS = 5
 """Cross-validation folds, fewer when a class has fewer photos (every fold holds each class once at least)."""
-MIN_PHOTOS = 2
-"""Photos a class needs: one to learn from and one to be scored on, in every fold."""
 
 
 def body_of(model: keras.Model) -> keras.Model:
@@ -106,16 +103,6 @@ def adapted_model(base: keras.Model, readout: tuple[np.ndarray, np.ndarray]) -> 
     return model
 
 
-def check_photos(dataset: Dataset) -> None:
-    """Refuse photos with a class of fewer than MIN_PHOTOS, naming the class."""
-    few = {name: n for name, n in dataset.counts().items() if n < MIN_PHOTOS}
-    if few:
-        listed = ", ".join(f"{name} ({n})" for name, n in few.items())
-        raise CnnappError(
-            f"{dataset.source}: every class needs {MIN_PHOTOS} photos or more to be cross-validated; too few: {listed}"
-        )
-
-
 def file_sha256(path: Path) -> str:
     """The SHA-256 of a file's bytes."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -180,9 +167,9 @@ def adapted_config(base: RunInfo, model: keras.Model, dataset: Dataset, seed: in
 
 def adapt_run(base_dir: Path | str, dataset: Dataset, out: Path, seed: int = 1) -> Result:
     """Adapt the run at base_dir to the dataset's photos and classes into the run folder out (which appears only
-    when complete); the readout's cross-validated result on the photos."""
+    when complete); the readout's cross-validated result on the photos, of which every class needs two or more
+    (one to learn from and one to be scored on, in every fold)."""
     base = read_run(base_dir)
-    check_photos(dataset)
     with writing_folder(out) as folder:
         start = time.perf_counter()
         seen = seen_dataset(dataset, *view_of(base.config))
