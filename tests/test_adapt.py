@@ -156,3 +156,13 @@ def test_bad_inputs_are_refused_in_one_line(adapted, tmp_path):
     assert_one_line_error(refused, str(adapted["mine"]), "not a complete run folder")
     refused = cnnapp("adapt", str(adapted["base"]), "--data", str(adapted["mine"]), "--out", str(adapted["run"]))
     assert_one_line_error(refused, str(adapted["run"]), "already exists")
+
+
+def test_its_report_on_other_photos_has_no_training_curves(adapted):
+    out = adapted["root"] / "report"
+    done = cnnapp("report", str(adapted["run"]), "--data", str(adapted["test"]), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert {"report.html", "confusion.png", "predictions.png"} <= {p.name for p in out.iterdir()}
+    assert not (out / "loss.png").exists()
+    page = (out / "report.html").read_text()
+    assert "Training curves" not in page and "60 images right" in page
