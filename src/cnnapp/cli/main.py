@@ -2,6 +2,7 @@
 
 import click
 
+from cnnapp.cli.adapt_cmds import adapt
 from cnnapp.cli.app import App
 from cnnapp.cli.data_cmds import data
 from cnnapp.cli.demo import demo
@@ -36,11 +37,27 @@ def cli() -> None:
 
 App.sections = [
     ("Data", ["data", "show"]),
-    ("Train", ["demo", "summary", "train", "cv", "seeds", "tune"]),
+    ("Train", ["demo", "summary", "train", "cv", "seeds", "tune", "adapt"]),
     ("Check", ["evaluate", "report", "runs"]),
     ("Use and serve", ["export", "predict", "serve"]),
 ]
-for command in (data, summary_cmd, train, evaluate, demo, cv, seeds, tune, export, predict, serve, show, report, runs):
+for command in (
+    data,
+    summary_cmd,
+    train,
+    evaluate,
+    demo,
+    cv,
+    seeds,
+    tune,
+    export,
+    predict,
+    serve,
+    show,
+    report,
+    runs,
+    adapt,
+):
     cli.add_command(command)
 
 

@@ -256,7 +256,9 @@ def report_page(
         '<h2>Training curves</h2><div class="pair curves">'
         + embedded(figures["loss"], "loss per epoch, train and validation")
         + embedded(figures["accuracy"], "accuracy per epoch, train and validation")
-        + "</div>",
+        + "</div>"
+        if "loss" in figures
+        else "",
         config_section(config),
         architecture_section(rows, totals),
     ]

@@ -95,7 +95,8 @@ def mistakes_figure(tested: Tested, mistakes: np.ndarray) -> Figure:
 
 
 def draw_figures(run: RunInfo, tested: Tested, result: Result, folder: Path) -> dict[str, Path]:
-    """The report's PNGs in folder, by role: confusion, mistakes (if any), predictions, loss and accuracy."""
+    """The report's PNGs in folder, by role: confusion, mistakes (if any), predictions, loss and accuracy (if the
+    run has a training history)."""
     n = len(tested.labels)
     heading = f"{n} images\n(rows: true class, columns: predicted)"
     figures = {
@@ -114,7 +115,8 @@ def draw_figures(run: RunInfo, tested: Tested, result: Result, folder: Path) -> 
     )
     figures["predictions"] = save_png(grid, folder / "predictions.png")
     title = f"{run.config['model']} on {run.config['data']['name']}"
-    figures["loss"], figures["accuracy"] = plot_history(read_history(run.path / "history.csv"), folder, title)
+    if (run.path / "history.csv").is_file():  # an adapted run learnt no epochs
+        figures["loss"], figures["accuracy"] = plot_history(read_history(run.path / "history.csv"), folder, title)
     return figures
 
 

@@ -1,0 +1,106 @@
+"""How well `cnnapp adapt` does with k labelled photos a class: accuracy against k, mean +- std over seeded draws.
+
+happy: k photos a class drawn from Happy House's 150 (test_happy.h5), the base run adapted to them (its features,
+a new logistic-regression readout, as `cnnapp adapt` fits it) and, for comparison, the course's happy model trained
+from scratch on the same photos (its protocol); both scored on the rest of the 150.
+signs: k photos a class drawn from signs-photos' training split, the base run adapted to them, scored on the
+split's 120 test photos.
+
+Each draw d (0, 1, ...) takes its photos with seed d; the base's features of every photo are computed once. Prints
+one line per k and writes the curves as a PNG.
+
+  CNNAPP_DATA=../shared/datasets python benchmarks/adapt_curve.py happy runs/smile-gate --png adapt-happy.png
+  CNNAPP_DATA=../shared/datasets python benchmarks/adapt_curve.py signs runs/sign-reader --png adapt-signs.png
+"""
+
+import argparse
+import json
+
+import keras
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from cnnapp.data.datasets import load_dataset
+from cnnapp.data.faces import seen_dataset, view_of
+from cnnapp.data.images import scale
+from cnnapp.models.catalog import build_model
+from cnnapp.settings import data_dir
+from cnnapp.training.adapt import body_of, features_of, fit_readout, readout_probabilities
+from cnnapp.training.evaluate import probabilities, targets
+from cnnapp.training.fit import default_settings, seed_everything
+from cnnapp.training.reuse import load_model
+from cnnapp.training.rundir import read_run
+
+
+def drawn(labels: np.ndarray, pool: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """k indices of each class, drawn with seed from the indices in pool."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.choice(pool[labels[pool] == c], k, replace=False) for c in np.unique(labels[pool])])
+
+
+def from_scratch(images: np.ndarray, labels: np.ndarray, scored: np.ndarray, chosen: np.ndarray, seed: int) -> float:
+    """Accuracy on scored of the course's happy model trained from scratch on chosen, by its protocol."""
+    settings = default_settings("happy", seed)
+    seed_everything(seed)
+    model = build_model("happy", ["0", "1"])
+    model.compile(keras.optimizers.Adam(settings.learning_rate), "binary_crossentropy")
+    x, y = scale(images[chosen]), targets(labels[chosen], 2, True)
+    model.fit(x, y, batch_size=settings.batch_size, epochs=settings.epochs, verbose=0)
+    return float((probabilities(model, images[scored]).argmax(axis=1) == labels[scored]).mean())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("task", choices=["happy", "signs"])
+    parser.add_argument("base_run")
+    parser.add_argument("--k", type=int, nargs="+", default=[1, 2, 5, 10, 20], help="photos a class")
+    parser.add_argument("--draws", type=int, default=10)
+    parser.add_argument("--png", default="adapt-curve.png")
+    args = parser.parse_args()
+    base = read_run(args.base_run)
+    if args.task == "happy":
+        dataset = load_dataset(str(data_dir() / "test_happy.h5"))
+        pool, test = np.arange(len(dataset.y)), None
+    else:
+        dataset = load_dataset("signs-photos")
+        pool, test = dataset.train, dataset.test
+    features = features_of(body_of(load_model(base)), seen_dataset(dataset, *view_of(base.config)).x)
+    classes = len(dataset.class_names)
+    curves: dict[str, dict[int, list[float]]] = {"adapted": {}, "happy from scratch": {}}
+    for k in args.k:
+        for draw in range(args.draws):
+            chosen = drawn(dataset.y, pool, k, draw)
+            scored = np.setdiff1d(pool, chosen) if test is None else test
+            readout = fit_readout(features[chosen], dataset.y[chosen], classes)
+            right = readout_probabilities(readout, features[scored]).argmax(axis=1) == dataset.y[scored]
+            curves["adapted"].setdefault(k, []).append(float(right.mean()))
+            if args.task == "happy":  # the course's model sees the whole photo in colour, as Happy House is
+                score = from_scratch(dataset.x, dataset.y, scored, chosen, draw)
+                curves["happy from scratch"].setdefault(k, []).append(score)
+        for name, curve in curves.items():
+            if k in curve:
+                print(f"k={k:<3} {name:<19} {np.mean(curve[k]):.4f} +- {np.std(curve[k]):.4f} ({args.draws} draws)")
+    figure, axes = plt.subplots(figsize=(6, 4), dpi=100)
+    for name, curve in curves.items():
+        if curve:
+            ks = sorted(curve)
+            means, stds = [np.mean(curve[k]) for k in ks], [np.std(curve[k]) for k in ks]
+            axes.errorbar(ks, means, yerr=stds, marker="o", capsize=3, label=name)
+    axes.set_xscale("log")
+    axes.set_xticks(args.k, [str(k) for k in args.k])
+    axes.minorticks_off()
+    axes.set_xlabel("labelled photos a class")
+    axes.set_ylabel("accuracy on the photos not drawn" if test is None else "accuracy on the 120 test photos")
+    axes.set_title(f"{args.task}: {args.base_run} adapted, {args.draws} draws a k (mean, std)")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(args.png)
+    print(json.dumps({name: {k: [round(v, 4) for v in c[k]] for k in c} for name, c in curves.items() if c}))
+
+
+if __name__ == "__main__":
+    main()

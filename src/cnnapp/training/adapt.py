@@ -1,0 +1,191 @@
+"""A trained run adapted to a few labelled photos: the base model's body with a new readout of its features.
+
+The base model up to its last layer turns each photo, seen as the base sees photos (its crop and colours), into
+features, computed once; a logistic regression of the standardised features becomes the new last layer (a
+softmax Dense layer over the photos' classes). With so few photos its figures are cross-validated on them.
+"""
+
+import hashlib
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import keras
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from cnnapp.data.datasets import Dataset
+from cnnapp.data.faces import seen_dataset, view_of
+from cnnapp.data.images import scale
+from cnnapp.files import writing_folder
+from cnnapp.training.evaluate import Result, result_of
+from cnnapp.training.fit import versions
+from cnnapp.training.reuse import load_model
+from cnnapp.training.rundir import RunInfo, read_run, write_json
+
+STRENGTH = 1.0
+"""The readout's inverse L2 penalty (scikit-learn's C) on standardised features, fixed beforehand."""
+FOLDS = 5
+"""Cross-validation folds, fewer when a class has fewer photos (every fold holds each class once at least)."""
+
+
+def body_of(model: keras.Model) -> keras.Model:
+    """The model up to its last layer: photos (scaled) in, the features its last layer reads out."""
+    return keras.Model(model.inputs, model.layers[-1].input)
+
+
+def features_of(body: keras.Model, seen: np.ndarray) -> np.ndarray:
+    """One row of features for each uint8 image (n, 64, 64, 3) as the base sees it."""
+    return body.predict(scale(seen), batch_size=256, verbose=0).reshape(len(seen), -1)
+
+
+def span_of(rows: np.ndarray) -> np.ndarray:
+    """Orthonormal columns (features, rank) spanning the rows, from the eigenvectors of their small Gram matrix."""
+    values, vectors = np.linalg.eigh(rows @ rows.T)
+    kept = values > values.max(initial=0) * 1e-10
+    return rows.T @ vectors[:, kept] / np.sqrt(values[kept])
+
+
+def fit_readout(features: np.ndarray, labels: np.ndarray, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel (features, classes) and bias (classes,) of a softmax layer: a logistic regression of the standardised
+    features, the standardisation folded into the weights. Two classes give logits (0, z), the binary regression.
+
+    The L2-penalised weights lie in the span of the photos' feature rows, so the regression is fit on the photos'
+    coordinates in that span (the same optimum): a few columns instead of tens of thousands."""
+    mean, spread = features.mean(axis=0), features.std(axis=0)
+    spread[spread == 0] = 1.0
+    standard = ((features - mean) / spread).astype(np.float64)
+    span = span_of(standard)
+    fitted = LogisticRegression(C=STRENGTH, max_iter=5000).fit(standard @ span, labels)
+    coef, intercept = fitted.coef_ @ span.T, fitted.intercept_
+    if classes == 2:
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    kernel = (coef / spread).T
+    return kernel.astype(np.float32), (intercept - kernel.T @ mean).astype(np.float32)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax."""
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def readout_probabilities(readout: tuple[np.ndarray, np.ndarray], features: np.ndarray) -> np.ndarray:
+    """Class probabilities (n, classes) a readout gives rows of features."""
+    kernel, bias = readout
+    return softmax(features @ kernel + bias)
+
+
+def folds_for(labels: np.ndarray) -> int:
+    """How many folds the photos allow: FOLDS, or the smallest class's photo count when that is fewer."""
+    return int(min(FOLDS, np.bincount(labels).min()))
+
+
+def cross_validated(features: np.ndarray, labels: np.ndarray, classes: int, seed: int) -> np.ndarray:
+    """Each photo's class probabilities from a readout fit on the other folds (stratified, shuffled by seed)."""
+    probs = np.zeros((len(labels), classes))
+    folds = StratifiedKFold(folds_for(labels), shuffle=True, random_state=seed)
+    for learn, score in folds.split(features, labels):
+        readout = fit_readout(features[learn], labels[learn], classes)
+        probs[score] = readout_probabilities(readout, features[score])
+    return probs
+
+
+def adapted_model(base: keras.Model, readout: tuple[np.ndarray, np.ndarray]) -> keras.Model:
+    """The base model's body with the readout as its new last layer."""
+    body = body_of(base)
+    layer = keras.layers.Dense(len(readout[1]), activation="softmax", name="adapted_readout")
+    model = keras.Model(body.inputs, layer(body.outputs[0]))
+    layer.set_weights(list(readout))
+    return model
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def base_record(base: RunInfo, model: keras.Model) -> dict:
+    """What the adapted run records of the run it started from."""
+    return {
+        "run": str(base.path),
+        "model": base.config["model"],
+        "model_sha256": file_sha256(base.path / "model.keras"),
+        "data": base.config["data"]["name"],
+        "data_fingerprint": base.config["data"]["fingerprint"],
+        "class_names": base.class_names,
+        "layers_loaded": sum(1 for layer in model.layers[:-1] if layer.weights),
+        "layers_with_weights": sum(1 for layer in model.layers if layer.weights),
+    }
+
+
+def adapted_config(base: RunInfo, model: keras.Model, dataset: Dataset, seed: int) -> dict:
+    """The adapted run's config.json, in the schema of a trained run's: no test images (every photo fit the
+    readout), the cross-validation in their place."""
+    crop, colour = view_of(base.config)
+    folds = folds_for(dataset.y)
+    return {
+        "model": base.config["model"],
+        "parameters": model.count_params(),
+        "data": {
+            "name": dataset.name,
+            "source": dataset.source,
+            "fingerprint": dataset.fingerprint,
+            "class_names": list(dataset.class_names),
+            "counts": dataset.counts(),
+            "sources": None,
+            "files": list(dataset.paths) if dataset.paths else None,
+        },
+        "split": {
+            "described": f"all {len(dataset.y)} photos fit the readout; its figures are {folds}-fold "
+            f"cross-validated on them (stratified, seed {seed})",
+            "seed": seed,
+            "n_train": len(dataset.y),
+            "n_val": 0,
+            "n_test": 0,
+            "n_images": len(dataset.y),
+            "validates_on_test": False,
+            "cross_validation": {"folds": folds, "stratified": True, "seed": seed, "n_photos": len(dataset.y)},
+        },
+        "hyperparameters": {
+            "crop": crop,
+            "colour": colour,
+            "readout": "logistic regression of the base's standardised features",
+            "l2_inverse_strength": STRENGTH,
+            "seed": seed,
+        },
+        "initial_weights": base_record(base, model),
+        "seed": seed,
+        "versions": versions(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": sys.argv,
+    }
+
+
+def adapt_run(base_dir: Path | str, dataset: Dataset, out: Path, seed: int = 1) -> Result:
+    """Adapt the run at base_dir to the dataset's photos and classes into the run folder out (which appears only
+    when complete); the readout's cross-validated result on the photos, of which every class needs two or more
+    (one to learn from and one to be scored on, in every fold)."""
+    base = read_run(base_dir)
+    with writing_folder(out) as folder:
+        start = time.perf_counter()
+        seen = seen_dataset(dataset, *view_of(base.config))
+        model = load_model(base)
+        features = features_of(body_of(model), seen.x)
+        classes = len(dataset.class_names)
+        probs = cross_validated(features, seen.y, classes, seed)
+        adapted = adapted_model(model, fit_readout(features, seen.y, classes))
+        adapted.save(folder / "model.keras")
+        seconds = time.perf_counter() - start
+        folds = folds_for(seen.y)
+        described = f"its {len(seen.y)} photos, {folds}-fold cross-validated (stratified, seed {seed})"
+        result = result_of(probs, seen.y, list(dataset.class_names), described)
+        cross_validation = {"folds": folds, "n_photos": len(seen.y), "seed": seed}
+        training = {"train_seconds": round(seconds, 2), "epochs_run": 0, "cross_validation": cross_validation}
+        result = replace(result, training=training)
+        write_json(folder / "config.json", adapted_config(base, adapted, dataset, seed))
+        write_json(folder / "metrics.json", result.metrics())
+    return result
