@@ -9,8 +9,8 @@ split's 120 test photos.
 Each draw d (0, 1, ...) takes its photos with seed d; the base's features of every photo are computed once. Prints
 one line per k and writes the curves as a PNG.
 
-  CNNAPP_DATA=../shared/datasets python benchmarks/adapt_curve.py happy runs/smile-gate --png adapt-happy.png
-  CNNAPP_DATA=../shared/datasets python benchmarks/adapt_curve.py signs runs/sign-reader --png adapt-signs.png
+  CNNAPP_DATA=~/datasets python benchmarks/adapt_curve.py happy runs/smile-gate --png adapt-happy.png
+  CNNAPP_DATA=~/datasets python benchmarks/adapt_curve.py signs runs/sign-reader --png adapt-signs.png
 """
 
 import argparse

@@ -5,7 +5,7 @@ the middle of a black frame twice as large (512x512), and every 130th smiles pho
 goes through cnnapp's find_faces (MTCNN, see src/cnnapp/data/faces.py) in one batch, and one photo at a time (the
 first photo of a set is not timed: it loads the detector).
 
-  CNNAPP_DATA=../shared/datasets python benchmarks/face_detection.py
+  CNNAPP_DATA=~/datasets python benchmarks/face_detection.py
 """
 
 import time

@@ -9,7 +9,7 @@ each source left out in turn, two smile readers are fitted on the other three an
 A photo with no face found counts as "not smiling". Happy House's 150 test photos (64x64, enlarged 4x before the
 face is looked for) are scored last by both readers fitted on all four sources: nothing is chosen on them.
 
-  CNNAPP_DATA=../shared/datasets python benchmarks/face_landmarks.py [FIGURE.png]
+  CNNAPP_DATA=~/datasets python benchmarks/face_landmarks.py [FIGURE.png]
 
 With a figure path, it also draws the first photo of each source's subset and two Happy House photos with their 468
 points (eyes blue, mouth corners red) into one PNG.

@@ -13,7 +13,7 @@ The kind of feature is chosen by leave-one-source-out alone (digits -> signs tra
 mean of the two), never by the signs test photos. Then the float32 matmul peak and the seconds a photo of
 landmarking (fresh, not from the cache) on 100 digits photos.
 
-  CNNAPP_DATA=../shared/datasets python benchmarks/hand_landmarks.py
+  CNNAPP_DATA=~/datasets python benchmarks/hand_landmarks.py
 
 Needs the hand model file (`cnnapp data get hand-landmarker`, or a copy built from PyPI; see
 cnnapp.data.model_files).

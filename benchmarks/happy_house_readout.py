@@ -15,7 +15,7 @@ House photos (test_happy.h5) as the run sees a photo (its face crop and colours)
   threshold learnt from Happy House), and pixels_happy_house_cv for the pixels the run sees instead of its features
   (a control: how easy Happy House is to learn from its own labels without anything smiles taught).
 
-  CNNAPP_DATA=../shared/datasets python benchmarks/happy_house_readout.py runs/smiles-faces/seed-1
+  CNNAPP_DATA=~/datasets python benchmarks/happy_house_readout.py runs/smiles-faces/seed-1
 """
 
 import argparse

@@ -8,7 +8,7 @@ For a diagnosis, not a recipe, it also prints on the 64x64 photos: how well the 
 class's probability), the mean of that probability, and the accuracy at the best cut of it, a cut chosen on these test
 photos themselves.
 
-  CNNAPP_DATA=../shared/datasets python benchmarks/happy_house_sizes.py runs/smile-net-faces
+  CNNAPP_DATA=~/datasets python benchmarks/happy_house_sizes.py runs/smile-net-faces
 """
 
 import argparse

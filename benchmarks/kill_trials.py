@@ -11,7 +11,7 @@ between its start and a little after a whole training's time, measured first. Wh
 Every resumable trial is then resumed with `--resume` and must end complete, having lost at most the epoch
 that was running.
 
-  CNNAPP_DATA=../shared/datasets python benchmarks/kill_trials.py --trials 20
+  CNNAPP_DATA=~/datasets python benchmarks/kill_trials.py --trials 20
 """
 
 import argparse

@@ -5,7 +5,7 @@ of --repeats processes, run alternately) and photos per second over a folder of 
 Without --run it first trains the signs model briefly on sign-digits 0-5; everything goes to a temporary
 folder that is removed at the end.
 
-    CNNAPP_DATA=../shared/datasets .venv/bin/python benchmarks/predict_latency.py
+    CNNAPP_DATA=~/datasets .venv/bin/python benchmarks/predict_latency.py
 """
 
 import argparse

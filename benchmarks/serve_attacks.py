@@ -9,7 +9,7 @@ slow connections, and the server's memory (RSS) before, at its peak and after; a
 the same run, the float32 matmul peak measured with NumPy. Without --run it first trains the signs model briefly on
 sign-digits 0-5; everything goes to a temporary folder that is removed at the end.
 
-    CNNAPP_DATA=../shared/datasets .venv/bin/python benchmarks/serve_attacks.py
+    CNNAPP_DATA=~/datasets .venv/bin/python benchmarks/serve_attacks.py
 """
 
 import argparse

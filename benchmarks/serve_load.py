@@ -7,7 +7,7 @@ per request, and the load average of each, and, as the reference in the same run
 started once per photo. Without --run it first trains the signs model briefly on
 sign-digits 0-5; everything goes to a temporary folder that is removed at the end.
 
-    CNNAPP_DATA=../shared/datasets .venv/bin/python benchmarks/serve_load.py
+    CNNAPP_DATA=~/datasets .venv/bin/python benchmarks/serve_load.py
 """
 
 import argparse

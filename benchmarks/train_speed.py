@@ -13,7 +13,7 @@ layers (the forward pass, the gradient of the inputs and the gradient of the wei
 forward pass); batch normalisation, activations and pooling are left out, so the GFLOP/s are a slight
 undercount. The peak is the best of repeated fp32 2048x2048 matrix products, measured at start and end.
 
-    CNNAPP_DATA=../shared/datasets .venv/bin/python benchmarks/train_speed.py --epochs 3
+    CNNAPP_DATA=~/datasets .venv/bin/python benchmarks/train_speed.py --epochs 3
 
 With --compare VARIANT[=VALUE],... and one model in --models, it times instead short trainings of that model on
 the first --images training images, cnnapp's own (reference) and each variant (see train_variant.py) in turn,
@@ -22,7 +22,7 @@ epochs after the first (validation included), per round and as the median ratio 
 round. CPU time is what other jobs on a shared machine disturb least; for thread settings read the wall figures,
 from a quiet machine only.
 
-    CNNAPP_DATA=../shared/datasets .venv/bin/python benchmarks/train_speed.py --models happy --compare threads=2/1
+    CNNAPP_DATA=~/datasets .venv/bin/python benchmarks/train_speed.py --models happy --compare threads=2/1
 """
 
 import argparse
