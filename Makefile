@@ -9,7 +9,6 @@ LOCK := $(if $(filter Linux,$(shell uname -s)),--constraint requirements.lock)
 .PHONY: demo test test-fast lint format clean
 
 $(STAMP): pyproject.toml requirements.lock
-	@echo "installing cnnapp and its pinned packages into $(VENV): a few minutes the first time, quietly"
 	$(PYTHON) -m venv $(VENV)
 	@echo "installing cnnapp and its dependencies into $(VENV) (about 4 minutes and 2 GB the first time)"
 	$(BIN)/pip install --quiet --upgrade pip
