@@ -6,10 +6,8 @@ softmax Dense layer over the photos' classes). With so few photos its figures ar
 """
 
 import hashlib
-import sys
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import keras
@@ -22,7 +20,7 @@ from cnnapp.data.faces import seen_dataset, view_of
 from cnnapp.data.images import scale
 from cnnapp.files import writing_folder
 from cnnapp.training.evaluate import Result, result_of
-from cnnapp.training.fit import versions
+from cnnapp.training.fit import data_record, provenance
 from cnnapp.training.reuse import load_model
 from cnnapp.training.rundir import RunInfo, read_run, write_json
 
@@ -130,15 +128,7 @@ def adapted_config(base: RunInfo, model: keras.Model, dataset: Dataset, seed: in
     return {
         "model": base.config["model"],
         "parameters": model.count_params(),
-        "data": {
-            "name": dataset.name,
-            "source": dataset.source,
-            "fingerprint": dataset.fingerprint,
-            "class_names": list(dataset.class_names),
-            "counts": dataset.counts(),
-            "sources": None,
-            "files": list(dataset.paths) if dataset.paths else None,
-        },
+        "data": {**data_record(dataset), "sources": None, "files": list(dataset.paths) if dataset.paths else None},
         "split": {
             "described": f"all {len(dataset.y)} photos fit the readout; its figures are {folds}-fold "
             f"cross-validated on them (stratified, seed {seed})",
@@ -159,9 +149,7 @@ def adapted_config(base: RunInfo, model: keras.Model, dataset: Dataset, seed: in
         },
         "initial_weights": base_record(base, model),
         "seed": seed,
-        "versions": versions(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": sys.argv,
+        **provenance(),
     }
 
 

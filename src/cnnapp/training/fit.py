@@ -494,14 +494,7 @@ def config_of(
     return {
         "model": model_name,
         "parameters": model.count_params(),
-        "data": {
-            "name": dataset.name,
-            "source": dataset.source,
-            "fingerprint": dataset.fingerprint,
-            "class_names": list(dataset.class_names),
-            "counts": dataset.counts(),
-            "sources": sources_of(dataset, split) if dataset.parts else None,
-        },
+        "data": {**data_record(dataset), "sources": sources_of(dataset, split) if dataset.parts else None},
         "split": {
             "described": split.described,
             "seed": split.seed,
@@ -524,7 +517,21 @@ def config_of(
         "face_rule": FACE_RULE if settings.crop == "face" else None,
         "initial_weights": initial,
         "seed": settings.seed,
-        "versions": versions(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": sys.argv,
+        **provenance(),
     }
+
+
+def data_record(dataset: Dataset) -> dict:
+    """What a run's config.json says of its data: name, place, fingerprint, classes and their counts."""
+    return {
+        "name": dataset.name,
+        "source": dataset.source,
+        "fingerprint": dataset.fingerprint,
+        "class_names": list(dataset.class_names),
+        "counts": dataset.counts(),
+    }
+
+
+def provenance() -> dict:
+    """What a run's config.json says of how it was made: the package versions, the time and the command."""
+    return {"versions": versions(), "created": datetime.now(UTC).isoformat(timespec="seconds"), "command": sys.argv}
