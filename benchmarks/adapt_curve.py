@@ -24,8 +24,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from cnnapp.data.datasets import load_dataset
-from cnnapp.data.faces import seen_dataset, view_of
 from cnnapp.data.images import scale
+from cnnapp.data.views import seen_dataset, view_of
 from cnnapp.models.catalog import build_model
 from cnnapp.settings import data_dir
 from cnnapp.training.adapt import body_of, features_of, fit_readout, readout_probabilities
@@ -67,7 +67,8 @@ def main() -> None:
     else:
         dataset = load_dataset("signs-photos")
         pool, test = dataset.train, dataset.test
-    features = features_of(body_of(load_model(base)), seen_dataset(dataset, *view_of(base.config)).x)
+    seen = seen_dataset(dataset, view_of(base.config))
+    features = features_of(body_of(load_model(base)), seen.x, seen.marks)
     classes = len(dataset.class_names)
     curves: dict[str, dict[int, list[float]]] = {"adapted": {}, "happy from scratch": {}}
     for k in args.k:

@@ -29,9 +29,9 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from cnnapp.data.datasets import load_dataset
-from cnnapp.data.faces import seen_dataset, view_of
 from cnnapp.data.images import scale
 from cnnapp.data.splits import split_dataset
+from cnnapp.data.views import seen_dataset, view_of
 from cnnapp.settings import data_dir
 from cnnapp.training.reuse import images_to_evaluate, load_model, matched
 from cnnapp.training.rundir import read_run
@@ -75,12 +75,12 @@ def main() -> None:
         features, scores = both.predict(scale(seen), batch_size=256, verbose=0)
         return features.reshape(len(seen), -1), scores[:, -1]
 
-    _, happy_seen, happy_y, _ = images_to_evaluate(run, load_dataset(str(data_dir() / "test_happy.h5")))
+    _, happy_seen, _, happy_y, _ = images_to_evaluate(run, load_dataset(str(data_dir() / "test_happy.h5")))
     happy_features, happy_scores = features_and_scores(happy_seen)
     smiles = matched(run, load_dataset(run.config["data"]["source"]))
     recorded = run.config["split"]
     split = split_dataset(smiles, recorded["seed"], tuple(recorded["fractions"]), recorded["groups"])
-    seen = seen_dataset(smiles, *view_of(run.config)).x
+    seen = seen_dataset(smiles, view_of(run.config)).x
     _, validation_scores = features_and_scores(seen[split.val])
     cut = balanced_cut(validation_scores, smiles.y[split.val])
     rng = np.random.default_rng(recorded["seed"])

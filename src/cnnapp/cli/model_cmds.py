@@ -9,7 +9,7 @@ import click
 
 from cnnapp.cli import lazy
 from cnnapp.cli.app import EXIT_CHECK_FAILED, POSITIVE, SEED
-from cnnapp.data.datasets import Dataset, load_dataset, mixed, parse_classes, select_classes
+from cnnapp.data.datasets import Dataset, load_dataset, mixed, parse_classes, sampled, select_classes
 from cnnapp.errors import CnnappError
 from cnnapp.models.catalog import RECIPES, build_model, check_classes, recipe
 from cnnapp.training.rundir import read_run
@@ -21,8 +21,9 @@ def protocol_help() -> str:
     for r in RECIPES.values():
         rate = f"learning rate {r.learning_rate:g}" + (" decaying (cosine)" if r.schedule == "cosine" else "")
         view = f"{'whole photo' if r.crop == 'none' else 'face crop'}, {r.colour}" + (", balanced" if r.balance else "")
+        view += f", {r.marks} landmarks" if r.marks != "none" else ""
         augment = "augmented" if r.augment else "not augmented"
-        lines.append(f"  {r.name:<10} {r.epochs} epochs, batch {r.batch_size}, {rate}, {augment}; {view}")
+        lines.append(f"  {r.name:<11} {r.epochs} epochs, batch {r.batch_size}, {rate}, {augment}; {view}")
     return "\n".join(lines)
 
 
@@ -37,12 +38,24 @@ def data_names(text: str) -> list[str]:
     return names
 
 
-def chosen_data(text: str, classes: str | None) -> Dataset:
-    """A dataset by name or path, or several mixed (comma-separated), restricted to --classes when given."""
+def chosen_data(text: str, classes: str | None, most: int | None = None) -> Dataset:
+    """A dataset by name or path, or several mixed (comma-separated), restricted to --classes when given, each
+    source drawn down to most photos when given."""
     wanted = parse_classes(classes) if classes else None
     datasets = [load_dataset(name) for name in data_names(text)]
     datasets = [select_classes(d, wanted) for d in datasets] if wanted else datasets
+    datasets = [sampled(d, most) for d in datasets] if most else datasets
     return datasets[0] if len(datasets) == 1 else mixed(datasets)
+
+
+def recipe_data(model: str, data_name: str | None, classes: str | None, groups: str | None) -> tuple[str, ...]:
+    """--data, --classes and --groups, each the model's own where not given; CnnappError when neither names data."""
+    chosen = recipe(model)
+    if data_name is None and chosen.data is None:
+        raise CnnappError(
+            f"--data: needed for {model}, which has no sources of its own (smile-gate and sign-reader do)"
+        )
+    return data_name or chosen.data, classes or chosen.classes, groups or chosen.groups
 
 
 def architecture_check(name: str):
@@ -112,9 +125,9 @@ TRAINING_OPTIONS = [
     click.option(
         "--data",
         "data_name",
-        required=True,
         help="A dataset name (see `cnnapp data list`) or a path; several, comma-separated, train on all of them "
-        "(the same classes each), each source split on its own.",
+        "(the same classes each), each source split on its own. Default: the model's own sources (smile-gate, "
+        "sign-reader; the others need it).",
     ),
     click.option("--classes", help="Classes to keep, e.g. 0-5 or 'not smiling,smiling'."),
     click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's protocol."),
@@ -173,7 +186,7 @@ def prepared(
         raise CnnappError(f"{out}: already exists; choose another --out or remove it")
     if init_from:
         read_run(init_from)
-    dataset = chosen_data(data_name, classes)
+    dataset = chosen_data(data_name, classes, recipe(model).most_per_source)
     check_classes(model, dataset.class_names)
     if groups:
         lazy.group_ids(dataset, groups)
@@ -228,10 +241,12 @@ def train(
     leaks: str,
     **options,
 ) -> None:
-    """Train MODEL (happy, signs, smile-net, sign-net) on a dataset and write a run folder.
+    """Train MODEL (happy, signs, smile-net, sign-net, smile-gate, sign-reader) on a dataset and write a run folder.
 
     \b
     Example:
+      cnnapp train smile-gate --seed 1          # on every public face source
+      cnnapp train sign-reader --seed 1         # on every public hand source
       cnnapp train signs --data sign-digits --classes 0-5 --epochs 20 --out runs/signs-20
       cnnapp train smile-net --data smiles --out runs/smiles
       cnnapp train sign-net --data sign-digits --classes 0-5 --groups 'IMG_(\\d+)\\d'
@@ -240,6 +255,7 @@ def train(
     """
     if resume and out is None:
         raise CnnappError("--resume needs the --out of the stopped training")
+    data_name, classes, groups = recipe_data(model, data_name, classes, groups)
     out = out or default_out(model, data_name)
     dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
     settings = replace(settings_for(model, seed, options), mix=mix)

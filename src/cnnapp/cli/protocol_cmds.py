@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cnnapp.cli import lazy
-from cnnapp.cli.model_cmds import PROTOCOLS, default_out, prepared, settings_for, training_options
+from cnnapp.cli.model_cmds import PROTOCOLS, default_out, prepared, recipe_data, settings_for, training_options
 from cnnapp.data.datasets import parse_classes
 from cnnapp.errors import CnnappError
 
@@ -54,6 +54,7 @@ def cv(model, data_name, classes, groups, out, resume, folds, seed_text, **optio
     numbers = seed_list(seed_text)
     if resume and out is None:
         raise CnnappError("--resume needs the --out of the stopped cross-validation")
+    data_name, classes, groups = recipe_data(model, data_name, classes, groups)
     out = out or default_out(f"cv-{model}", data_name)
     dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
     plan = lazy.cross_validation_plan(dataset, folds, numbers, lambda seed: settings_for(model, seed, options), groups)
@@ -78,6 +79,7 @@ def seeds(model, data_name, classes, groups, out, resume, seed_text, **options) 
     numbers = seed_list(seed_text)
     if resume and out is None:
         raise CnnappError("--resume needs the --out of the stopped seeds run")
+    data_name, classes, groups = recipe_data(model, data_name, classes, groups)
     out = out or default_out(f"seeds-{model}", data_name)
     dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
     plan = lazy.seeds_plan(dataset, numbers, lambda seed: settings_for(model, seed, options), groups)

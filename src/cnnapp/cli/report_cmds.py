@@ -7,7 +7,7 @@ import click
 from cnnapp.cli import lazy
 from cnnapp.cli.model_cmds import chosen_data
 from cnnapp.data.datasets import load_dataset
-from cnnapp.data.faces import seen_dataset
+from cnnapp.data.views import View, seen_dataset
 from cnnapp.errors import CnnappError, printable
 from cnnapp.reports.listing import SORT_KEYS, list_runs, run_table
 from cnnapp.training.rundir import read_run
@@ -50,7 +50,7 @@ def show(
     """
     if index is not None and (class_name is not None or count is not None):
         raise CnnappError("--index shows one image; it does not go with --class or --count")
-    dataset = seen_dataset(load_dataset(name), crop, colour)
+    dataset = seen_dataset(load_dataset(name), View(crop, colour))
     count = count or SHOW_COUNT
     if index is not None:
         figure, what = lazy.one_image(dataset, index), str(index)

@@ -82,7 +82,7 @@ def serve(
             raise CnnappError(f"--allowed-host {name}: not a host name or IP address (give no scheme, port or path)")
     export_missing(runs)
     models = load_served(list(runs))
-    if any(model.predictor.crop == "face" for model in models.values()):
+    if any("face" in (model.predictor.view.crop, model.predictor.view.marks) for model in models.values()):
         detector()  # loaded now rather than at the first photo
     hosts = (*lazy.LOCAL_HOSTS, *([] if host in WILDCARDS else [host]), *allowed_hosts)
     app = lazy.create_app(models, lazy.Limits(photo_bytes=int(max_photo_mb * 1024 * 1024), photos=max_photos), hosts)

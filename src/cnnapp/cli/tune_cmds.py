@@ -7,9 +7,8 @@ import click
 
 from cnnapp.cli import lazy
 from cnnapp.cli.app import POSITIVE, SEED, Finite
-from cnnapp.cli.model_cmds import PROTOCOLS, RECIPE_OPTIONS, prepared, with_options
+from cnnapp.cli.model_cmds import PROTOCOLS, RECIPE_OPTIONS, prepared, recipe_data, with_options
 from cnnapp.errors import CnnappError
-from cnnapp.models.catalog import recipe
 
 FIXED = "Fix it instead of searching it."
 
@@ -31,7 +30,9 @@ def checked_roles(chief: str | None, worker: str | None, worker_id: str | None):
 
 @click.command(short_help="Search a model's training settings, then train the best.", epilog=PROTOCOLS)
 @click.argument("model")
-@click.option("--data", "data_name", required=True, help="A dataset name (see `cnnapp data list`) or a path.")
+@click.option(
+    "--data", "data_name", help="A dataset name (see `cnnapp data list`) or a path. Default: the model's own sources."
+)
 @click.option("--classes", help="Classes to keep, e.g. 0-5 or 'not smiling,smiling'.")
 @click.option("--groups", metavar="PATTERN", help="Keep groups of photos on one side of the split (as in train).")
 @click.option("--trials", type=int, default=10, show_default=True, help="How many settings to try.")
@@ -95,7 +96,7 @@ def tune(
     """
     if trials < 1:
         raise CnnappError(f"--trials {trials}: a search needs at least one trial")
-    recipe(model)
+    data_name, classes, groups = recipe_data(model, data_name, classes, groups)
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC's own log lines would break the one-line errors
     address = checked_roles(chief, worker, worker_id)
     name = f"tune-{model}-{Path(data_name).name}" + (f"-{worker_id}" if worker else "")

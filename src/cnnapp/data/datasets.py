@@ -120,6 +120,7 @@ class Dataset:
     train: np.ndarray | None = None
     test: np.ndarray | None = None
     faces: np.ndarray | None = None  # (n,) bool, whether a face was found in each image, once cropped to faces
+    marks: np.ndarray | None = None  # (n, k) float32, each image's landmark features, once seen with marks
     parts: tuple[Part, ...] = ()
 
     def counts(self) -> dict[str, int]:
@@ -280,6 +281,11 @@ def mixed(datasets: list[Dataset]) -> Dataset:
         for d, stop in zip(datasets, stops, strict=True)
     )
     everywhere = all(d.paths is not None for d in datasets)
+
+    def joined(field: str) -> np.ndarray | None:
+        arrays = [getattr(d, field) for d in datasets]
+        return None if any(a is None for a in arrays) else np.concatenate(arrays)
+
     return Dataset(
         name=",".join(names),
         source=", ".join(d.source for d in datasets),
@@ -288,6 +294,8 @@ def mixed(datasets: list[Dataset]) -> Dataset:
         y=np.concatenate([d.y for d in datasets]),
         fingerprint=hashlib.sha256(" ".join(d.fingerprint for d in datasets).encode()).hexdigest(),
         paths=tuple(p for d in datasets for p in d.paths) if everywhere else None,
+        faces=joined("faces"),
+        marks=joined("marks"),
         parts=parts,
     )
 
@@ -304,6 +312,7 @@ def part_of(dataset: Dataset, part: Part) -> Dataset:
         y=dataset.y[within],
         paths=None if dataset.paths is None else dataset.paths[within],
         faces=None if dataset.faces is None else dataset.faces[within],
+        marks=None if dataset.marks is None else dataset.marks[within],
         train=part.train,
         test=part.test,
         parts=(),
@@ -338,6 +347,29 @@ def select_classes(dataset: Dataset, wanted: list[str]) -> Dataset:
         y=remap[dataset.y[keep]],
         paths=None if dataset.paths is None else tuple(dataset.paths[i] for i in keep),
         faces=None if dataset.faces is None else dataset.faces[keep],
+        marks=None if dataset.marks is None else dataset.marks[keep],
+        train=within(dataset.train),
+        test=within(dataset.test),
+    )
+
+
+def sampled(dataset: Dataset, most: int) -> Dataset:
+    """At most `most` of a single source's photos, the same ones every time (drawn with seed 0, kept in their
+    order), so that what is worked out from them once (faces, landmarks) is found in the cache by every run."""
+    if len(dataset.y) <= most:
+        return dataset
+    keep = np.sort(np.random.default_rng(0).choice(len(dataset.y), most, replace=False))
+
+    def within(part: np.ndarray | None) -> np.ndarray | None:
+        return None if part is None else np.flatnonzero(np.isin(keep, part))
+
+    return replace(
+        dataset,
+        x=dataset.x[keep],
+        y=dataset.y[keep],
+        paths=None if dataset.paths is None else tuple(dataset.paths[i] for i in keep),
+        faces=None if dataset.faces is None else dataset.faces[keep],
+        marks=None if dataset.marks is None else dataset.marks[keep],
         train=within(dataset.train),
         test=within(dataset.test),
     )

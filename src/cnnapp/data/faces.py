@@ -26,12 +26,6 @@ from cnnapp.data.images import fit_square, read_whole
 from cnnapp.progress import Progress
 from cnnapp.settings import IMAGE_SIZE
 
-CROPS = ("none", "face")
-"""What a model sees of a photo: the whole photo (its centre square), or the face found in it."""
-COLOURS = ("colour", "grey", "equalised")
-"""What a model sees of a photo's colours: all of them, its grey levels only (as three equal channels), or its grey
-levels spread evenly over black to white (histogram equalisation, so that a dark or pale photo looks like any other)."""
-
 DETECT_SIZE = 128
 """The longer side of the bordered photo the detector looks at, in pixels."""
 BORDER = 0.25
@@ -213,17 +207,3 @@ def cropped_dataset(dataset: Dataset) -> Dataset:
     expected = {"x": (dataset.x.shape, np.uint8), "faces": ((len(dataset.x),), np.bool_)}
     arrays = cached_arrays("faces", RULE, dataset.x, expected, make)
     return replace(dataset, x=arrays["x"], faces=arrays["faces"])
-
-
-def view_of(config: dict) -> tuple[str, str]:
-    """The crop and colour choices a run's config.json records; a run from before they existed took the whole
-    photo in colour."""
-    hyperparameters = config.get("hyperparameters", {})
-    return hyperparameters.get("crop", "none"), hyperparameters.get("colour", "colour")
-
-
-def seen_dataset(dataset: Dataset, crop: str, colour: str) -> Dataset:
-    """The dataset as a model with this crop and colour choice sees it."""
-    if crop == "face":
-        dataset = cropped_dataset(dataset)
-    return replace(dataset, x=as_seen(dataset.x, colour))

@@ -192,3 +192,8 @@ def from_array(array: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
 def scale(images: np.ndarray) -> np.ndarray:
     """uint8 pixels as the float32 values in [0, 1] that the models take."""
     return images.astype(np.float32) / 255.0
+
+
+def model_inputs(images: np.ndarray, marks: np.ndarray | None = None) -> np.ndarray | list[np.ndarray]:
+    """What a model takes for uint8 images: their scaled pixels, and beside them their marks when it reads marks."""
+    return scale(images) if marks is None else [scale(images), marks.astype(np.float32)]

@@ -22,14 +22,16 @@ def export_onnx(run_dir: Path | str) -> tuple[Path, float]:
     """Write RUN/model.onnx (under a temporary name, then renamed); its path and largest difference from Keras."""
     run = read_run(run_dir)
     model = load_model(run)
-    check = np.random.default_rng(0).integers(0, 256, size=(16, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
-    expected = probabilities(model, check)  # calling the model once also readies it for export
+    rng = np.random.default_rng(0)
+    check = rng.integers(0, 256, size=(16, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
+    marks = rng.normal(size=(16, *model.inputs[1].shape[1:])).astype(np.float32) if len(model.inputs) == 2 else None
+    expected = probabilities(model, check, marks)  # calling the model once also readies it for export
     target = run.path / ONNX_FILE
     with writing_file(target) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # tf2onnx's own use of np.object
             model.export(str(tmp), format="onnx", verbose=False)
-        difference = float(np.abs(OnnxModel(tmp).probabilities(check) - expected).max())
+        difference = float(np.abs(OnnxModel(tmp).probabilities(check, marks) - expected).max())
         if difference > TOLERANCE:
             raise CnnappError(f"{target}: not written, the ONNX model differs from Keras's by {difference:.1e}")
     return target, difference

@@ -8,7 +8,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
-from cnnapp.data.faces import as_seen, face_crops, view_of
+from cnnapp.data.faces import as_seen, face_crops
 from cnnapp.data.images import (
     OPEN_SIZE,
     array_image,
@@ -19,6 +19,7 @@ from cnnapp.data.images import (
     read_whole,
     to_rgb,
 )
+from cnnapp.data.views import photo_marks, view_of
 from cnnapp.errors import CnnappError
 from cnnapp.extras import missing_extra
 from cnnapp.models.outputs import checked
@@ -39,14 +40,24 @@ class Prediction:
     label: str  # the most probable class
     probability: float  # its probability
     probabilities: dict[str, float]  # every class of the run, in the run's order
-    face: bool | None = None  # whether a face was found, for a run that crops photos to the face
+    face: bool | None = None  # whether a face was found, for a run that looks for faces
+    hand: bool | None = None  # whether a hand was found, for a run that reads a hand's landmarks
 
     def answer(self) -> dict:
-        """The prediction as the JSON of `cnnapp predict --json` and the web API show it: face only if cropped."""
-        fields = asdict(self)
-        if self.face is None:
-            del fields["face"]
-        return fields
+        """The prediction as the JSON of `cnnapp predict --json` and the web API show it: face and hand only for a
+        run that looks for them."""
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Photos as a run's model sees them: uint8 images (n, 64, 64, 3), their marks (n, k) for a run that reads
+    landmarks, and whether a face or a hand was found in each (None when the run does not look for one)."""
+
+    images: np.ndarray
+    marks: np.ndarray | None = None
+    faces: list[bool] | None = None
+    hands: list[bool] | None = None
 
 
 def as_image(photo: Photo) -> np.ndarray:
@@ -80,21 +91,29 @@ def listed(photos: Photo | Sequence[Photo]) -> list[Photo]:
 class Predictor:
     """A run's model ready to answer; `engine` is "onnx" (ONNX Runtime) or "keras"."""
 
-    def __init__(self, run: RunInfo, engine: str, scorer: Callable[[np.ndarray], np.ndarray]) -> None:
+    def __init__(
+        self, run: RunInfo, engine: str, scorer: Callable[[np.ndarray, np.ndarray | None], np.ndarray]
+    ) -> None:
         self.run = run
         self.engine = engine
         self.scorer = scorer
-        self.crop, self.colour = view_of(run.config)
+        self.view = view_of(run.config)
 
     @property
     def class_names(self) -> list[str]:
         return self.run.class_names
 
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """Class probabilities (n, classes), in the run's class order, for uint8 images (n, 64, 64, 3)."""
+    @property
+    def whole(self) -> bool:
+        """Whether the run looks at whole photos (for a face or a hand), not only their 64x64 squares."""
+        return self.view.crop == "face" or self.view.marks != "none"
+
+    def probabilities(self, images: np.ndarray, marks: np.ndarray | None = None) -> np.ndarray:
+        """Class probabilities (n, classes), in the run's class order, for uint8 images (n, 64, 64, 3) and, for a
+        run that reads landmarks, their marks."""
         if len(images) == 0:
             return np.empty((0, len(self.class_names)), dtype=np.float32)
-        probs = self.scorer(images)
+        probs = self.scorer(images, marks)
         if probs.shape[1] != len(self.class_names):
             raise CnnappError(
                 f"{self.run.path}: the {self.engine} model gives {probs.shape[1]} probabilities "
@@ -105,43 +124,49 @@ class Predictor:
     def decode(self, photo: Path | BinaryIO, name: str | None = None) -> Photo:
         """A photo file decoded as far as this run needs: to its 64x64 square, or whole to find the face in it.
         CnnappError naming the file (name, else the path) if it cannot be read."""
-        return read_whole(photo, name) if self.crop == "face" else read_image(photo, name=name)
+        return read_whole(photo, name) if self.whole else read_image(photo, name=name)
 
     def decode_pixels(self, photo: Path | BinaryIO) -> int:
         """How many pixels decoding the photo file as decode does takes; 0 for a file refused without decoding."""
-        return decode_pixels(photo, OPEN_SIZE // 2 if self.crop == "face" else IMAGE_SIZE)
+        return decode_pixels(photo, OPEN_SIZE // 2 if self.whole else IMAGE_SIZE)
 
-    def seen(self, photos: Photo | Sequence[Photo]) -> tuple[np.ndarray, list[bool] | None]:
-        """The photos as the model sees them, (n, 64, 64, 3) uint8, and whether a face was found in each (None
-        when the run does not crop to the face); a single photo counts as a list of one."""
+    def seen(self, photos: Photo | Sequence[Photo]) -> Seen:
+        """The photos as the model sees them; a single photo counts as a list of one."""
         photos = listed(photos)
-        if self.crop == "face":
-            images, found = face_crops([as_whole(photo) for photo in photos])
+        wholes = [as_whole(photo) for photo in photos] if self.whole else None
+        faces = hands = marks = None
+        if self.view.crop == "face":
+            images, found = face_crops(wholes)
             faces = found.tolist()
         else:
-            images, faces = np.empty((len(photos), IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8), None
+            images = np.empty((len(photos), IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
             for i, photo in enumerate(photos):
-                images[i] = as_image(photo)
-        return as_seen(images, self.colour), faces
+                images[i] = as_image(photo) if wholes is None else as_image(wholes[i])
+        if self.view.marks != "none":
+            marks = photo_marks(wholes, self.view.marks)
+            found = (marks[:, -1] == 1).tolist()
+            faces, hands = (found, None) if self.view.marks == "face" else (faces, found)
+        return Seen(as_seen(images, self.view.colour), marks, faces, hands)
 
-    def answers(self, images: np.ndarray, faces: list[bool] | None) -> list[Prediction]:
-        """One Prediction per seen image (see seen), in order."""
+    def answers(self, seen: Seen) -> list[Prediction]:
+        """One Prediction per seen photo (see seen), in order."""
         predictions = []
-        for i, row in enumerate(self.probabilities(images)):
+        for i, row in enumerate(self.probabilities(seen.images, seen.marks)):
             best = int(row.argmax())
             predictions.append(
                 Prediction(
                     label=self.class_names[best],
                     probability=float(row[best]),
                     probabilities={name: float(p) for name, p in zip(self.class_names, row, strict=True)},
-                    face=None if faces is None else faces[i],
+                    face=None if seen.faces is None else seen.faces[i],
+                    hand=None if seen.hands is None else seen.hands[i],
                 )
             )
         return predictions
 
     def predict(self, photos: Photo | Sequence[Photo]) -> list[Prediction]:
         """One Prediction per photo, in order; a single photo gives a list of one."""
-        return self.answers(*self.seen(photos))
+        return self.answers(self.seen(photos))
 
 
 def load(run_dir: Path | str, threads: int | None = None) -> Predictor:
@@ -162,4 +187,4 @@ def load(run_dir: Path | str, threads: int | None = None) -> Predictor:
         raise missing_extra(error, f"{run.path}: a run without {ONNX_FILE}") from None
 
     model = load_model(run)
-    return Predictor(run, "keras", lambda images: probabilities(model, images))
+    return Predictor(run, "keras", lambda images, marks: probabilities(model, images, marks))

@@ -54,10 +54,14 @@ def augmentation(kind: str) -> keras.Sequential:
 
 
 def augmented(model: keras.Model, kind: str) -> keras.Model:
-    """model behind a layer of random changes of this kind: three layers, input -> augmentation -> model."""
-    inputs = keras.Input(shape=model.input_shape[1:])
-    x = augmentation(kind)(inputs)
-    return keras.Model(inputs, model(x), name=f"augmented-{model.name}")
+    """model behind a layer of random changes of this kind on its pixels: input -> augmentation -> model. A model
+    that also reads marks gets them unchanged (they do not depend on the changes made)."""
+    image = keras.Input(shape=model.inputs[0].shape[1:], name="image")
+    changed = augmentation(kind)(image)
+    if len(model.inputs) == 1:
+        return keras.Model(image, model(changed), name=f"augmented-{model.name}")
+    marks = keras.Input(shape=model.inputs[1].shape[1:], name="marks")
+    return keras.Model([image, marks], model([changed, marks]), name=f"augmented-{model.name}")
 
 
 def without_augmentation(model: keras.Model) -> keras.Model:

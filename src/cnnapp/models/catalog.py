@@ -65,6 +65,22 @@ def build_sign_net(classes: int) -> "keras.Model":
     return sign_net(classes)
 
 
+def build_smile_gate(classes: int) -> "keras.Model":
+    """The smile gate (binary: one sigmoid unit whatever classes is), reading the face's landmarks too."""
+    from cnnapp.data.views import marks_width
+    from cnnapp.models.nets import smile_gate
+
+    return smile_gate(marks_width("face"))
+
+
+def build_sign_reader(classes: int) -> "keras.Model":
+    """The sign reader, one softmax unit per class, reading the hand's landmarks too."""
+    from cnnapp.data.views import marks_width
+    from cnnapp.models.nets import sign_reader
+
+    return sign_reader(classes, marks_width("hand"))
+
+
 @dataclass(frozen=True)
 class Space:
     """The settings a hyperparameter search may choose from for a model: a range for the learning rate
@@ -95,6 +111,11 @@ class Recipe:
     crop: str = "none"  # or "face": what of a photo the model sees (see data/faces.py)
     colour: str = "colour"  # or "grey": the photo's colours or only its grey levels
     balance: bool = False  # every class weighs the same in the loss, however many photos it has
+    marks: str = "none"  # or "face", "hand": the landmarks it reads beside the pixels (see data/views.py)
+    data: str | None = None  # the sources it trains on when no --data is given (comma-separated)
+    classes: str | None = None  # the classes it keeps of them when no --classes is given
+    groups: str | None = None  # the groups pattern of its splits when no --groups is given
+    most_per_source: int | None = None  # each source drawn down to at most this many photos (data.sampled)
     expected_rows: list | None = None  # the course's architecture check, for the course models
 
 
@@ -146,6 +167,42 @@ RECIPES = {
         space=Space(learning_rate=(3e-4, 1e-2), batch_size=(16, 32, 64), epochs=(40, 60, 80)),
         augment=True,
         schedule="cosine",
+    ),
+    "smile-gate": Recipe(
+        "smile-gate",
+        "smile-net's conv blocks on the face crop beside the face's landmark features: binary, trained on every "
+        "public face source",
+        build_smile_gate,
+        binary=True,
+        batch_size=64,
+        epochs=10,
+        augmentation="faces",
+        space=Space(learning_rate=(3e-4, 1e-2), batch_size=(32, 64, 128), epochs=(5, 10, 20)),
+        augment=True,
+        schedule="cosine",
+        crop="face",
+        colour="equalised",
+        balance=True,
+        marks="face",
+        data="smiles,genki4k,celeba-10k,mtfl-net",
+        most_per_source=4000,  # the landmarks of 16,000 photos are found within a quarter of an hour on 2 cores
+    ),
+    "sign-reader": Recipe(
+        "sign-reader",
+        "sign-net's conv blocks on the photo beside the hand's landmarks (upright): one unit per class, trained "
+        "on every public hand source",
+        build_sign_reader,
+        binary=False,
+        batch_size=32,
+        epochs=40,
+        augmentation="hands",
+        space=Space(learning_rate=(3e-4, 1e-2), batch_size=(16, 32, 64), epochs=(20, 40, 80)),
+        augment=True,
+        schedule="cosine",
+        marks="hand",
+        data="sign-digits,signs-photos",
+        classes="0-5",
+        groups=r"IMG_(\d+)\d",  # sign-digits: one student's photos stay on one side of the split
     ),
 }
 

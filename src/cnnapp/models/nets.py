@@ -1,5 +1,6 @@
 """Small convolutional networks for 64x64 photos, stronger than the course's: stacked conv blocks with
-batch normalisation, then global average pooling, dropout and the classifier."""
+batch normalisation, then global average pooling, dropout and the classifier. The smile gate and the sign reader
+also read a photo's landmark features (its "marks", see data/views.py) through a small dense branch."""
 
 import keras
 from keras import layers
@@ -38,3 +39,32 @@ def smile_net() -> keras.Model:
     inputs = keras.Input(shape=INPUT_SHAPE)
     outputs = layers.Dense(1, activation="sigmoid")(features(inputs))
     return keras.Model(inputs, outputs, name="smile-net")
+
+
+def marks_branch(marks):
+    """The landmark features standardised by batch normalisation, then two dense layers: (k,) -> 64."""
+    x = layers.BatchNormalization()(marks)
+    x = layers.Dense(64, activation="relu")(x)
+    return layers.Dense(64, activation="relu")(x)
+
+
+def pixels_and_marks(width: int):
+    """The two inputs of a network that reads marks, and their joined features: 192 from the pixels + 64."""
+    image = keras.Input(shape=INPUT_SHAPE, name="image")
+    marks = keras.Input(shape=(width,), name="marks")
+    joined = layers.Concatenate()([features(image), marks_branch(marks)])  # 256
+    return [image, marks], layers.Dropout(0.3)(joined)
+
+
+def smile_gate(width: int) -> keras.Model:
+    """Smiling or not from the face crop's pixels and the face's landmark features (width of them)."""
+    inputs, x = pixels_and_marks(width)
+    outputs = layers.Dense(1, activation="sigmoid")(x)
+    return keras.Model(inputs, outputs, name="smile-gate")
+
+
+def sign_reader(classes: int, width: int) -> keras.Model:
+    """Which hand sign from the photo's pixels and the hand's landmark features (width of them)."""
+    inputs, x = pixels_and_marks(width)
+    outputs = layers.Dense(classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="sign-reader")

@@ -59,8 +59,8 @@ class Tested:
 
 def tested_on(run: RunInfo, model: keras.Model, dataset: Dataset) -> Tested:
     """The model's predictions on the run's test images of the dataset (all its images if it is other data)."""
-    photos, seen, labels, described = images_to_evaluate(run, dataset)
-    return Tested(photos, seen, labels, checked_probabilities(run, model, seen), run.class_names, described)
+    photos, seen, marks, labels, described = images_to_evaluate(run, dataset)
+    return Tested(photos, seen, labels, checked_probabilities(run, model, seen, marks), run.class_names, described)
 
 
 def architecture(model: keras.Model) -> tuple[list[list], dict[str, int]]:

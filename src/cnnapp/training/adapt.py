@@ -1,6 +1,6 @@
 """A trained run adapted to a few labelled photos: the base model's body with a new readout of its features.
 
-The base model up to its last layer turns each photo, seen as the base sees photos (its crop and colours), into
+The base model up to its last layer turns each photo, seen as the base sees photos (its crop, colours, marks), into
 features, computed once; a logistic regression of the standardised features becomes the new last layer (a
 softmax Dense layer over the photos' classes). With so few photos its figures are cross-validated on them.
 """
@@ -16,8 +16,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from cnnapp.data.datasets import Dataset
-from cnnapp.data.faces import seen_dataset, view_of
-from cnnapp.data.images import scale
+from cnnapp.data.images import model_inputs
+from cnnapp.data.views import seen_dataset, view_of
 from cnnapp.files import writing_folder
 from cnnapp.training.evaluate import Result, result_of
 from cnnapp.training.fit import data_record, provenance
@@ -35,9 +35,10 @@ def body_of(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, model.layers[-1].input)
 
 
-def features_of(body: keras.Model, seen: np.ndarray) -> np.ndarray:
-    """One row of features for each uint8 image (n, 64, 64, 3) as the base sees it."""
-    return body.predict(scale(seen), batch_size=256, verbose=0).reshape(len(seen), -1)
+def features_of(body: keras.Model, seen: np.ndarray, marks: np.ndarray | None = None) -> np.ndarray:
+    """One row of features for each uint8 image (n, 64, 64, 3) as the base sees it (and its marks, for a base
+    that reads them)."""
+    return body.predict(model_inputs(seen, marks), batch_size=256, verbose=0).reshape(len(seen), -1)
 
 
 def span_of(rows: np.ndarray) -> np.ndarray:
@@ -123,7 +124,7 @@ def base_record(base: RunInfo, model: keras.Model) -> dict:
 def adapted_config(base: RunInfo, model: keras.Model, dataset: Dataset, seed: int) -> dict:
     """The adapted run's config.json, in the schema of a trained run's: no test images (every photo fit the
     readout), the cross-validation in their place."""
-    crop, colour = view_of(base.config)
+    view = view_of(base.config)
     folds = folds_for(dataset.y)
     return {
         "model": base.config["model"],
@@ -141,8 +142,9 @@ def adapted_config(base: RunInfo, model: keras.Model, dataset: Dataset, seed: in
             "cross_validation": {"folds": folds, "stratified": True, "seed": seed, "n_photos": len(dataset.y)},
         },
         "hyperparameters": {
-            "crop": crop,
-            "colour": colour,
+            "crop": view.crop,
+            "colour": view.colour,
+            "marks": view.marks,
             "readout": "logistic regression of the base's standardised features",
             "l2_inverse_strength": STRENGTH,
             "seed": seed,
@@ -160,9 +162,9 @@ def adapt_run(base_dir: Path | str, dataset: Dataset, out: Path, seed: int = 1) 
     base = read_run(base_dir)
     with writing_folder(out) as folder:
         start = time.perf_counter()
-        seen = seen_dataset(dataset, *view_of(base.config))
+        seen = seen_dataset(dataset, view_of(base.config))
         model = load_model(base)
-        features = features_of(body_of(model), seen.x)
+        features = features_of(body_of(model), seen.x, seen.marks)
         classes = len(dataset.class_names)
         probs = cross_validated(features, seen.y, classes, seed)
         adapted = adapted_model(model, fit_readout(features, seen.y, classes))

@@ -6,13 +6,16 @@ import keras
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
-from cnnapp.data.images import scale
+from cnnapp.data.images import model_inputs
 from cnnapp.models.outputs import two_columns
 
 
-def probabilities(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities (n, classes) for uint8 images; a binary model's single unit becomes two columns."""
-    return two_columns(model.predict(scale(images), batch_size=batch_size, verbose=0))
+def probabilities(
+    model: keras.Model, images: np.ndarray, marks: np.ndarray | None = None, batch_size: int = 256
+) -> np.ndarray:
+    """Class probabilities (n, classes) for uint8 images (and their marks, for a model that reads them); a binary
+    model's single unit becomes two columns."""
+    return two_columns(model.predict(model_inputs(images, marks), batch_size=batch_size, verbose=0))
 
 
 def targets(labels: np.ndarray, classes: int, binary: bool) -> np.ndarray:

@@ -18,9 +18,9 @@ import tensorflow as tf
 
 from cnnapp.data.datasets import Dataset, part_of
 from cnnapp.data.faces import RULE as FACE_RULE
-from cnnapp.data.faces import seen_dataset
-from cnnapp.data.images import scale
+from cnnapp.data.images import model_inputs
 from cnnapp.data.splits import Split
+from cnnapp.data.views import View, seen_dataset
 from cnnapp.errors import CnnappError
 from cnnapp.files import writing_file, writing_folder
 from cnnapp.models.augment import without_augmentation
@@ -51,6 +51,13 @@ class Settings:
     colour: str = "colour"  # or "grey": the model sees only the grey levels
     balance: bool = False  # weigh each class's training photos so that every class counts as much in the loss
     mix: str = "size"  # or "balanced": each source of mixed data weighs the same in the loss, whatever its size
+    marks: str = "none"  # or "face", "hand": the model also reads the landmarks of each photo (see data/views.py)
+    most_per_source: int | None = None  # each source is drawn down to at most this many photos (data.sampled)
+
+    @property
+    def view(self) -> View:
+        """How the model sees a photo."""
+        return View(self.crop, self.colour, self.marks)
 
 
 def default_settings(model: str, seed: int = 1, **overrides) -> Settings:
@@ -65,6 +72,8 @@ def default_settings(model: str, seed: int = 1, **overrides) -> Settings:
         "crop": chosen.crop,
         "colour": chosen.colour,
         "balance": chosen.balance,
+        "marks": chosen.marks,
+        "most_per_source": chosen.most_per_source,
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(seed=seed, **values)
@@ -218,10 +227,14 @@ def fit(
         keras.callbacks.BackupAndRestore(folder / BACKUP, double_checkpoint=True, delete_checkpoint=False),
         *([shown] if shown else []),
     ]
+
+    def inputs(which: np.ndarray):
+        return model_inputs(dataset.x[which], None if dataset.marks is None else dataset.marks[which])
+
     history = model.fit(
-        scale(dataset.x[split.train]),
+        inputs(split.train),
         targets(dataset.y[split.train], classes, binary),
-        validation_data=(scale(dataset.x[split.val]), targets(dataset.y[split.val], classes, binary)),
+        validation_data=(inputs(split.val), targets(dataset.y[split.val], classes, binary)),
         batch_size=settings.batch_size,
         epochs=settings.epochs,
         callbacks=callbacks,
@@ -302,7 +315,7 @@ def train_run(
     if settings.init_from:
         check_start(settings.init_from, model_name, dataset, split)
     with writing_folder(out, replace, resumable=True, resume=resume) as folder:
-        dataset = seen_dataset(dataset, settings.crop, settings.colour)
+        dataset = seen_dataset(dataset, settings.view)
         seed_everything(settings.seed)
         model = build_model(model_name, dataset.class_names, settings.augment)
         initial = None
@@ -398,7 +411,7 @@ def validated(
 ) -> dict[str, list[float]]:
     """Train a fresh model into folder as train_run does (continuing a stopped training there) and test nothing,
     its epochs' progress under label on stderr: the history of every epoch, training and validation."""
-    dataset = seen_dataset(dataset, settings.crop, settings.colour)
+    dataset = seen_dataset(dataset, settings.view)
     seed_everything(settings.seed)
     model = build_model(model_name, dataset.class_names, settings.augment)
     best_loss = finished_epochs(folder)
@@ -430,7 +443,8 @@ def trained(
         print(kept_line(history, kept), flush=True)
     model = keras_batch_norm(without_augmentation(keras.models.load_model(folder / f"{kept}.keras")))
     model.save(folder / "model.keras")
-    probs = probabilities(model, dataset.x[split.test])
+    marks = None if dataset.marks is None else dataset.marks[split.test]
+    probs = probabilities(model, dataset.x[split.test], marks)
     result = result_of(probs, dataset.y[split.test], dataset.class_names, "its test images")
     per_source = {}
     for part in dataset.parts:

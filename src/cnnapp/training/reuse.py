@@ -9,8 +9,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from cnnapp.data.datasets import Dataset, select_classes
-from cnnapp.data.faces import seen_dataset, view_of
+from cnnapp.data.datasets import Dataset, sampled, select_classes
+from cnnapp.data.views import seen_dataset, view_of
 from cnnapp.errors import CnnappError
 from cnnapp.models.outputs import checked
 from cnnapp.training.evaluate import Result, probabilities, result_of
@@ -46,13 +46,25 @@ def load_model(run: RunInfo) -> keras.Model:
         raise CnnappError(f"{path}: cannot be loaded as a Keras model ({error})") from None
 
 
-def checked_probabilities(run: RunInfo, model: keras.Model, images: np.ndarray) -> np.ndarray:
-    """The run's model's class probabilities for uint8 images; CnnappError naming its model file when they are not
-    probabilities (nan, say)."""
-    return checked(probabilities(model, images), run.path / "model.keras")
+def checked_probabilities(
+    run: RunInfo, model: keras.Model, images: np.ndarray, marks: np.ndarray | None = None
+) -> np.ndarray:
+    """The run's model's class probabilities for uint8 images (and their marks, for a run that reads them);
+    CnnappError naming its model file when they are not probabilities (nan, say)."""
+    return checked(probabilities(model, images, marks), run.path / "model.keras")
 
 
 def matched(run: RunInfo, dataset: Dataset) -> Dataset:
+    """The dataset restricted to the run's classes, matched by name and numbered as the run numbers them, and
+    drawn down as the run drew its sources (most_per_source) when it is one of them."""
+    most = run.config.get("hyperparameters", {}).get("most_per_source")
+    fingerprints = [s["fingerprint"] for s in run.config["data"].get("sources") or [run.config["data"]]]
+    if most and dataset.fingerprint in fingerprints:
+        return sampled(matched_classes(run, dataset), most)
+    return matched_classes(run, dataset)
+
+
+def matched_classes(run: RunInfo, dataset: Dataset) -> Dataset:
     """The dataset restricted to the run's classes, matched by name and numbered as the run numbers them."""
     if list(dataset.class_names) == run.class_names:
         return dataset
@@ -101,10 +113,11 @@ def evaluation_images(run: RunInfo, data: Dataset) -> tuple[np.ndarray, str]:
     return np.arange(len(data.y)), "all of its images"
 
 
-def seen_images(run: RunInfo, data: Dataset, which: np.ndarray) -> np.ndarray:
-    """Images which of data as the run sees a photo: cropped to the face and grey if it trained so (the crops of
-    the whole of data, which training cached)."""
-    return seen_dataset(data, *view_of(run.config)).x[which]
+def seen_images(run: RunInfo, data: Dataset, which: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Images which of data as the run sees a photo (cropped to the face and grey if it trained so; the crops of
+    the whole of data, which training cached), and their marks for a run that reads them (else None)."""
+    seen = seen_dataset(data, view_of(run.config))
+    return seen.x[which], None if seen.marks is None else seen.marks[which]
 
 
 def unseen_by(start: RunInfo, data: Dataset, test: np.ndarray) -> None:
@@ -127,16 +140,19 @@ def unseen_by(start: RunInfo, data: Dataset, test: np.ndarray) -> None:
         )
 
 
-def images_to_evaluate(run: RunInfo, dataset: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+def images_to_evaluate(
+    run: RunInfo, dataset: Dataset
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, str]:
     """The photos of a dataset a run is evaluated on (see evaluation_images) as taken and as the run sees them
-    (see seen_images), their labels as the run numbers its classes, and which they are in words."""
+    with their marks (see seen_images), their labels as the run numbers its classes, and which they are in words."""
     data = matched(run, dataset)
     which, described = evaluation_images(run, data)
-    return data.x[which], seen_images(run, data, which), data.y[which], f"{dataset.name}, {described}"
+    seen, marks = seen_images(run, data, which)
+    return data.x[which], seen, marks, data.y[which], f"{dataset.name}, {described}"
 
 
 def evaluate_run(run_dir: Path | str, dataset: Dataset) -> Result:
     """A saved run's result on a dataset whose classes it knows, each photo seen as the run saw its own."""
     run = read_run(run_dir)
-    _, seen, labels, described = images_to_evaluate(run, dataset)
-    return result_of(checked_probabilities(run, load_model(run), seen), labels, run.class_names, described)
+    _, seen, marks, labels, described = images_to_evaluate(run, dataset)
+    return result_of(checked_probabilities(run, load_model(run), seen, marks), labels, run.class_names, described)

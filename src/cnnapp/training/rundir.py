@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnnapp.data.faces import COLOURS, CROPS
+from cnnapp.data.views import VIEW_CHOICES
 from cnnapp.errors import CnnappError
 from cnnapp.files import writing_file
 
@@ -76,7 +76,7 @@ def check_config(path: Path, config: dict) -> None:
     hyperparameters = config.get("hyperparameters", {})
     if not isinstance(hyperparameters, dict):
         raise CnnappError(f"{path}: hyperparameters is not a JSON object")
-    for key, known in (("crop", CROPS), ("colour", COLOURS)):
+    for key, known in VIEW_CHOICES.items():
         value = hyperparameters.get(key, known[0])
         if value not in known:
             raise CnnappError(f"{path}: {key} {value!r} is not known to this version ({', '.join(known)})")

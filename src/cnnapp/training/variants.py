@@ -6,6 +6,7 @@ from pathlib import Path
 
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.variants import VARIANTS, Variant, changed_all
+from cnnapp.errors import CnnappError
 from cnnapp.training.evaluate import Result, result_of
 from cnnapp.training.reuse import checked_probabilities, images_to_evaluate, load_model
 from cnnapp.training.rundir import read_run, write_json
@@ -43,7 +44,12 @@ class Robustness:
 def evaluate_variants(run_dir: Path | str, dataset: Dataset, variants: tuple[Variant, ...] = VARIANTS) -> Robustness:
     """A saved run scored on the photos `cnnapp evaluate` would score it on, once per variant of them."""
     run = read_run(run_dir)
-    _, images, labels, described = images_to_evaluate(run, dataset)
+    _, images, marks, labels, described = images_to_evaluate(run, dataset)
+    if marks is not None:
+        raise CnnappError(
+            f"--variants: {run.path} reads landmarks, which would have to be found again in each changed photo; "
+            "score changed photo files with `cnnapp evaluate` instead"
+        )
     model = load_model(run)
     scored = []
     for variant in variants:

@@ -51,8 +51,8 @@ def decoded(predictor: Predictor, name: str, file: BinaryIO, large: bool) -> Pho
 
 def judged(predictor: Predictor, photos: list[Photo]) -> tuple[np.ndarray, list[Prediction]]:
     """The decoded photos as the model saw them, and its prediction for each."""
-    images, faces = predictor.seen(photos)
-    return images, predictor.answers(images, faces)
+    seen = predictor.seen(photos)
+    return seen.images, predictor.answers(seen)
 
 
 @dataclass

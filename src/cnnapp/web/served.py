@@ -68,8 +68,9 @@ class ServedModel:
             "data": run.config["data"].get("name"),
             "test_accuracy": run.metrics.get("test_accuracy"),
             "engine": self.predictor.engine,
-            "crop": self.predictor.crop,
-            "colour": self.predictor.colour,
+            "crop": self.predictor.view.crop,
+            "colour": self.predictor.view.colour,
+            "marks": self.predictor.view.marks,
             "opens_door_on": "smiling" if run.class_names == SMILE_CLASSES else None,
             "examples": [
                 {"url": f"/api/models/{self.name}/examples/{i}", "name": example.path.name, "label": example.label}
