@@ -19,6 +19,7 @@ SLOW_MODULES = {
     "test_faces",
     "test_hands",
     "test_hostile",
+    "test_marks",
     "test_install",
     "test_mix",
     "test_nets",

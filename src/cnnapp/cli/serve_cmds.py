@@ -82,6 +82,10 @@ def serve(
             raise CnnappError(f"--allowed-host {name}: not a host name or IP address (give no scheme, port or path)")
     export_missing(runs)
     models = load_served(list(runs))
+    gates = [name for name, model in models.items() if model.predictor.run.config["model"] == "smile-gate"]
+    models = {
+        name: models[name] for name in [*gates, *(n for n in models if n not in gates)]
+    }  # the page opens on the first
     if any("face" in (model.predictor.view.crop, model.predictor.view.marks) for model in models.values()):
         detector()  # loaded now rather than at the first photo
     hosts = (*lazy.LOCAL_HOSTS, *([] if host in WILDCARDS else [host]), *allowed_hosts)

@@ -64,8 +64,8 @@ def read_run(path: Path | str) -> RunInfo:
 
 
 def check_config(path: Path, config: dict) -> None:
-    """Refuse a run's config.json without a model name and a list of distinct class names, or with a crop or colour
-    choice this version does not know (which it would otherwise take for the default)."""
+    """Refuse a run's config.json without a model name and a list of distinct class names, or with a crop, colour
+    or marks choice this version does not know (which it would otherwise take for the default)."""
     data, names = config.get("data"), None
     if isinstance(data, dict):
         names = data.get("class_names")

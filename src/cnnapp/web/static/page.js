@@ -72,6 +72,11 @@ function card(model, row) {
   const text = element("div");
   text.append(element("div", "name", row.path), element("div", "label", row.label));
   text.append(element("div", "probability", percent(row.probability)));
+  for (const what of ["face", "hand"]) {
+    if (what in row) {
+      text.append(element("div", "found " + (row[what] ? "yes" : "no"), row[what] ? `${what} found` : `no ${what} found`));
+    }
+  }
   if (model.opens_door_on) {
     const open = opens(model, row);
     text.append(element("div", "verdict " + (open ? "open" : "shut"), open ? "door opens" : "door stays shut"));
