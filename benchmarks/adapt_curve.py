@@ -25,14 +25,14 @@ import numpy as np
 
 from cnnapp.data.datasets import load_dataset
 from cnnapp.data.images import scale
-from cnnapp.data.views import seen_dataset, view_of
+from cnnapp.data.views import seen_dataset
 from cnnapp.models.catalog import build_model
+from cnnapp.runs import read_run
 from cnnapp.settings import data_dir
 from cnnapp.training.adapt import body_of, features_of, fit_readout, readout_probabilities
 from cnnapp.training.evaluate import probabilities, targets
 from cnnapp.training.fit import default_settings, seed_everything
 from cnnapp.training.reuse import load_model
-from cnnapp.training.rundir import read_run
 
 
 def drawn(labels: np.ndarray, pool: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -67,7 +67,7 @@ def main() -> None:
     else:
         dataset = load_dataset("signs-photos")
         pool, test = dataset.train, dataset.test
-    seen = seen_dataset(dataset, view_of(base.config))
+    seen = seen_dataset(dataset, base.view)
     features = features_of(body_of(load_model(base)), seen.x, seen.marks)
     classes = len(dataset.class_names)
     curves: dict[str, dict[int, list[float]]] = {"adapted": {}, "happy from scratch": {}}

@@ -31,10 +31,10 @@ from sklearn.preprocessing import StandardScaler
 from cnnapp.data.datasets import load_dataset
 from cnnapp.data.images import scale
 from cnnapp.data.splits import split_dataset
-from cnnapp.data.views import seen_dataset, view_of
+from cnnapp.data.views import seen_dataset
+from cnnapp.runs import read_run
 from cnnapp.settings import data_dir
 from cnnapp.training.reuse import images_to_evaluate, load_model, matched
-from cnnapp.training.rundir import read_run
 
 READOUT_PHOTOS = 3000
 """How many of the run's training photos (drawn with the run's seed) a readout is fit on."""
@@ -77,13 +77,13 @@ def main() -> None:
 
     _, happy_seen, _, happy_y, _ = images_to_evaluate(run, load_dataset(str(data_dir() / "test_happy.h5")))
     happy_features, happy_scores = features_and_scores(happy_seen)
-    smiles = matched(run, load_dataset(run.config["data"]["source"]))
-    recorded = run.config["split"]
-    split = split_dataset(smiles, recorded["seed"], tuple(recorded["fractions"]), recorded["groups"])
-    seen = seen_dataset(smiles, view_of(run.config)).x
+    smiles = matched(run, load_dataset(run.data.source))
+    recorded = run.split
+    split = split_dataset(smiles, recorded.seed, tuple(recorded.fractions), recorded.groups)
+    seen = seen_dataset(smiles, run.view).x
     _, validation_scores = features_and_scores(seen[split.val])
     cut = balanced_cut(validation_scores, smiles.y[split.val])
-    rng = np.random.default_rng(recorded["seed"])
+    rng = np.random.default_rng(recorded.seed)
     some = rng.choice(split.train, min(READOUT_PHOTOS, len(split.train)), replace=False)
     fitted = readout().fit(features_and_scores(seen[some])[0], smiles.y[some])
     print(

@@ -30,7 +30,7 @@ import keras
 
 from cnnapp.errors import CnnappError
 from cnnapp.files import partial_folder
-from cnnapp.training.rundir import read_history, read_run
+from cnnapp.runs import read_history, read_run
 
 EPOCHS = 6
 
@@ -49,8 +49,8 @@ def state(out: Path) -> str:
             run = read_run(out)
             history = read_history(out / "history.csv")
             keras.models.load_model(out / "model.keras")
-            whole = len(history["loss"]) == EPOCHS and run.metrics["epochs_run"] == EPOCHS
-            return "complete" if whole and "test_accuracy" in run.metrics else "corrupt"
+            whole = len(history["loss"]) == EPOCHS and run.training.epochs_run == EPOCHS
+            return "complete" if whole and run.test_accuracy is not None else "corrupt"
         except (CnnappError, OSError, ValueError, KeyError):
             return "corrupt"
     partial = partial_folder(out)

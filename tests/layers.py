@@ -10,6 +10,7 @@ LAYERS = [
     ["cnnapp.base"],
     ["cnnapp.data"],
     ["cnnapp.models"],
+    ["cnnapp.runs"],
     ["cnnapp.training"],
     ["cnnapp.inference", "cnnapp.reports"],
     ["cnnapp.web"],

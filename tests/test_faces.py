@@ -13,10 +13,10 @@ import cnnapp
 from cnnapp.data.course import read_course_file
 from cnnapp.data.faces import RULE, as_seen, face_crops, find_faces
 from cnnapp.data.images import fit_square, read_image
+from cnnapp.runs import read_run, write_json
 from cnnapp.training.evaluate import probabilities
 from cnnapp.training.fit import Settings
 from cnnapp.training.reuse import load_model
-from cnnapp.training.rundir import read_run, write_json
 from cnnapp.web.app import create_app
 from cnnapp.web.served import load_served
 

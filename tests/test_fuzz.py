@@ -24,7 +24,7 @@ from cnnapp.data.folders import load_folder
 from cnnapp.data.images import read_image
 from cnnapp.errors import CnnappError, printable
 from cnnapp.reports.listing import run_row
-from cnnapp.training.rundir import read_run
+from cnnapp.runs import read_run
 
 from conftest import need_shared, write_course_file
 

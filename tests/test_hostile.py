@@ -26,8 +26,8 @@ from cnnapp.data.faces import cropped_dataset
 from cnnapp.data.folders import fingerprint_files, load_folder
 from cnnapp.errors import CnnappError, printable
 from cnnapp.files import writing_folder
+from cnnapp.runs import Run, read_run, write_json
 from cnnapp.training.reuse import checked_probabilities, load_model
-from cnnapp.training.rundir import RunInfo, read_run, write_json
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared, random_course_arrays, write_course_file
@@ -154,7 +154,7 @@ def test_a_keras_model_that_answers_nan_is_named_before_its_scores_are_reported(
     model = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Flatten(), keras.layers.Dense(1, "sigmoid")])
     model.layers[-1].set_weights([np.full((64 * 64 * 3, 1), np.nan), np.zeros(1)])
     with pytest.raises(CnnappError, match="not probabilities") as error:
-        checked_probabilities(RunInfo(tmp_path, {}, {}), model, np.zeros((2, 64, 64, 3), dtype=np.uint8))
+        checked_probabilities(Run(tmp_path, {}, {}), model, np.zeros((2, 64, 64, 3), dtype=np.uint8))
     assert str(error.value).startswith(str(tmp_path / "model.keras"))
 
 
@@ -312,7 +312,7 @@ def test_a_model_saved_by_a_newer_keras_is_refused_by_name(tmp_path):
         for name, data in parts.items():
             archive.writestr(name, data)
     with pytest.raises(CnnappError, match=r"saved by Keras 99\.0\.0, newer than") as error:
-        load_model(RunInfo(tmp_path, {}, {}))
+        load_model(Run(tmp_path, {}, {}))
     assert str(error.value).startswith(str(path))
 
 

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from cnnapp.data.model_files import build_wheel_copies
-from cnnapp.data.views import as_marks, view_of
+from cnnapp.data.views import as_marks
 from cnnapp.errors import CnnappError
-from cnnapp.training.rundir import check_config
+from cnnapp.runs import check_config
+from cnnapp.runs.records import view_of
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared

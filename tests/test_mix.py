@@ -14,8 +14,8 @@ from cnnapp.data.images import read_image
 from cnnapp.data.leaks import SAME, THRESHOLD, correlation, find_leaks, perceptual_hashes
 from cnnapp.data.splits import split_dataset
 from cnnapp.reports.report import write_report
+from cnnapp.runs import read_run
 from cnnapp.training.fit import default_settings, photo_weights
-from cnnapp.training.rundir import read_run
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared

@@ -16,9 +16,9 @@ from cnnapp.models.augment import AUGMENTATION, augmentation, without_augmentati
 from cnnapp.models.catalog import RECIPES, build_model
 from cnnapp.models.course import happy_model
 from cnnapp.models.fused import BatchNormalization
+from cnnapp.runs import read_run
 from cnnapp.training.fit import default_settings, load_matching_weights, train_run
 from cnnapp.training.reuse import load_model
-from cnnapp.training.rundir import read_run
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import every_nth, need_shared

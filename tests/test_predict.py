@@ -18,10 +18,10 @@ from cnnapp.data.datasets import load_dataset
 from cnnapp.data.images import read_image
 from cnnapp.data.splits import split_dataset
 from cnnapp.inference.export import export_onnx
+from cnnapp.runs import read_run
 from cnnapp.training.evaluate import probabilities
 from cnnapp.training.fit import Settings, train_run
 from cnnapp.training.reuse import load_model
-from cnnapp.training.rundir import read_run
 
 from clirun import assert_one_line_error
 from clirun import cnnapp as run_cnnapp

@@ -15,7 +15,7 @@ from cnnapp.data.course import read_course_file
 from cnnapp.data.datasets import load_dataset
 from cnnapp.data.faces import cropped_dataset
 from cnnapp.progress import Progress, duration, time_left
-from cnnapp.training.rundir import read_history, read_json
+from cnnapp.runs import read_history, read_json
 
 from clirun import assert_one_line_error
 from conftest import need_shared, write_course_file

@@ -17,9 +17,9 @@ from cnnapp.data.images import scale
 from cnnapp.data.splits import split_dataset
 from cnnapp.data.variants import VARIANTS, changed
 from cnnapp.reports.page import confusion_table, key_values
+from cnnapp.runs import read_run
 from cnnapp.training.fit import Settings, train_run
 from cnnapp.training.reuse import load_model
-from cnnapp.training.rundir import read_run
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from cnnapp.cli.main import cli
-from cnnapp.training.rundir import read_json, read_run
+from cnnapp.runs import read_json, read_run
 from cnnapp.training.tune import Trials, make_oracle
 
 from clirun import assert_one_line_error, cnnapp

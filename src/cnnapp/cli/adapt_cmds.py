@@ -8,7 +8,7 @@ from cnnapp.cli import lazy
 from cnnapp.cli.app import SEED
 from cnnapp.data.datasets import Dataset, load_dataset
 from cnnapp.errors import CnnappError
-from cnnapp.training.rundir import read_run
+from cnnapp.runs import read_run
 
 MIN_PHOTOS = 2
 """Photos a class needs to be cross-validated: one to learn from and one to be scored on, in every fold."""

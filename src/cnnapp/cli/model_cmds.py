@@ -12,7 +12,7 @@ from cnnapp.cli.app import EXIT_CHECK_FAILED, POSITIVE, SEED
 from cnnapp.data.datasets import Dataset, load_dataset, mixed, parse_classes, sampled, select_classes
 from cnnapp.errors import CnnappError
 from cnnapp.models.catalog import RECIPES, build_model, check_classes, recipe
-from cnnapp.training.rundir import read_run
+from cnnapp.runs import read_run
 
 
 def protocol_help() -> str:
@@ -321,7 +321,7 @@ def evaluate(run: Path, data_name: str | None, variants: bool, as_json: bool) ->
       cnnapp evaluate runs/mixed   # on the test photos of each source it trained on
     """
     info = read_run(run)
-    names = data_names(data_name) if data_name else [s["name"] for s in run_sources(info.config)]
+    names = data_names(data_name) if data_name else [source.name for source in info.sources]
     if variants and len(names) > 1:
         raise CnnappError(f"--variants: scores one dataset at a time, not {len(names)} ({', '.join(names)})")
     datasets = [load_dataset(name) for name in names]
@@ -351,11 +351,6 @@ def evaluate(run: Path, data_name: str | None, variants: bool, as_json: bool) ->
         click.echo(
             f"  {dataset.name:<{width}}  {result.accuracy:8.4f}  {result.loss:6.4f}  {result.n:5d}  {result.images}"
         )
-
-
-def run_sources(config: dict) -> list[dict]:
-    """The sources a run trained on, as its config records them: each of mixed data, else its one dataset."""
-    return config["data"].get("sources") or [config["data"]]
 
 
 def report_variants(run: Path, dataset: Dataset, as_json: bool) -> None:

@@ -11,7 +11,7 @@ from cnnapp.cli.app import EXIT_BAD_INPUT
 from cnnapp.errors import printable
 from cnnapp.inference.photos import find_photos, read_photos
 from cnnapp.inference.predictor import load
-from cnnapp.training.rundir import read_run
+from cnnapp.runs import read_run
 
 
 @click.command(short_help="Write a run's model as ONNX, so predict and serve skip TensorFlow.")

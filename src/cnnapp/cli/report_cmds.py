@@ -10,7 +10,7 @@ from cnnapp.data.datasets import load_dataset
 from cnnapp.data.views import View, seen_dataset
 from cnnapp.errors import CnnappError, printable
 from cnnapp.reports.listing import SORT_KEYS, list_runs, run_table
-from cnnapp.training.rundir import read_run
+from cnnapp.runs import read_run
 
 SHOW_COUNT = 8
 
@@ -84,7 +84,7 @@ def report(run: Path, data_name: str | None, out: Path | None) -> None:
     """
     info = read_run(run)
     try:
-        dataset = chosen_data(data_name or info.config["data"]["name"], None)
+        dataset = chosen_data(data_name or info.data.name, None)
     except CnnappError as error:
         if data_name:
             raise

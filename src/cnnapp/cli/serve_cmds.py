@@ -9,15 +9,14 @@ from cnnapp.cli import lazy
 from cnnapp.cli.app import POSITIVE
 from cnnapp.data.faces import detector
 from cnnapp.errors import CnnappError
-from cnnapp.inference.predictor import ONNX_FILE
-from cnnapp.training.rundir import read_run
+from cnnapp.runs import ONNX_FILE, read_run
 from cnnapp.web.served import load_served, split_spec
 
 
 def export_missing(specs: tuple[str, ...]) -> None:
     """Export model.onnx into every run that lacks it, saying so, once every run has been read."""
     for run in [read_run(split_spec(spec)[1]) for spec in specs]:
-        if not (run.path / ONNX_FILE).is_file():
+        if not run.onnx_file.is_file():
             click.echo(f"{run.path}: no {ONNX_FILE} yet; exporting it first (as `cnnapp export` does)", err=True)
             path, difference = lazy.export_onnx(run.path)
             click.echo(f"wrote {path}, within {difference:.1e} of the Keras model", err=True)
@@ -82,7 +81,7 @@ def serve(
             raise CnnappError(f"--allowed-host {name}: not a host name or IP address (give no scheme, port or path)")
     export_missing(runs)
     models = load_served(list(runs))
-    gates = [name for name, model in models.items() if model.predictor.run.config["model"] == "smile-gate"]
+    gates = [name for name, model in models.items() if model.predictor.run.model == "smile-gate"]
     models = {
         name: models[name] for name in [*gates, *(n for n in models if n not in gates)]
     }  # the page opens on the first

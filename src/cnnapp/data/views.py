@@ -34,13 +34,6 @@ class View:
     marks: str = "none"
 
 
-def view_of(config: dict) -> View:
-    """The view a run's config.json records (checked when the run was read, see training/rundir.py); a run from
-    before a choice existed took its first value."""
-    hyperparameters = config.get("hyperparameters", {})
-    return View(*(hyperparameters.get(key, known[0]) for key, known in VIEW_CHOICES.items()))
-
-
 def marks_width(kind: str) -> int:
     """How many numbers a photo's marks of this kind are: the features, then whether they were found."""
     if kind == "face":

@@ -8,11 +8,10 @@ import numpy as np
 from cnnapp.errors import CnnappError
 from cnnapp.files import writing_file
 from cnnapp.inference.onnx_model import OnnxModel
-from cnnapp.inference.predictor import ONNX_FILE
+from cnnapp.runs import read_run
 from cnnapp.settings import IMAGE_SIZE
 from cnnapp.training.evaluate import probabilities
 from cnnapp.training.reuse import load_model
-from cnnapp.training.rundir import read_run
 
 TOLERANCE = 1e-5
 """The largest difference from Keras's probabilities an exported model may show."""
@@ -26,7 +25,7 @@ def export_onnx(run_dir: Path | str) -> tuple[Path, float]:
     check = rng.integers(0, 256, size=(16, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
     marks = rng.normal(size=(16, *model.inputs[1].shape[1:])).astype(np.float32) if len(model.inputs) == 2 else None
     expected = probabilities(model, check, marks)  # calling the model once also readies it for export
-    target = run.path / ONNX_FILE
+    target = run.onnx_file
     with writing_file(target) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # tf2onnx's own use of np.object

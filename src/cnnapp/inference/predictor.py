@@ -19,15 +19,12 @@ from cnnapp.data.images import (
     read_whole,
     to_rgb,
 )
-from cnnapp.data.views import photo_marks, view_of
+from cnnapp.data.views import photo_marks
 from cnnapp.errors import CnnappError
 from cnnapp.extras import missing_extra
 from cnnapp.models.outputs import checked
+from cnnapp.runs import Run, read_run
 from cnnapp.settings import IMAGE_SIZE
-from cnnapp.training.rundir import RunInfo, read_run
-
-ONNX_FILE = "model.onnx"
-"""Written into a run by `cnnapp export`; when present, predicting needs neither TensorFlow nor Keras."""
 
 Photo = str | Path | Image.Image | np.ndarray
 """A photo file's path, an opened PIL image, or an (H, W), (H, W, 1|3|4) array."""
@@ -91,13 +88,11 @@ def listed(photos: Photo | Sequence[Photo]) -> list[Photo]:
 class Predictor:
     """A run's model ready to answer; `engine` is "onnx" (ONNX Runtime) or "keras"."""
 
-    def __init__(
-        self, run: RunInfo, engine: str, scorer: Callable[[np.ndarray, np.ndarray | None], np.ndarray]
-    ) -> None:
+    def __init__(self, run: Run, engine: str, scorer: Callable[[np.ndarray, np.ndarray | None], np.ndarray]) -> None:
         self.run = run
         self.engine = engine
         self.scorer = scorer
-        self.view = view_of(run.config)
+        self.view = run.view
 
     @property
     def class_names(self) -> list[str]:
@@ -119,7 +114,7 @@ class Predictor:
                 f"{self.run.path}: the {self.engine} model gives {probs.shape[1]} probabilities "
                 f"but the run has {len(self.class_names)} classes"
             )
-        return checked(probs, self.run.path / (ONNX_FILE if self.engine == "onnx" else "model.keras"))
+        return checked(probs, self.run.onnx_file if self.engine == "onnx" else self.run.keras_file)
 
     def decode(self, photo: Path | BinaryIO, name: str | None = None) -> Photo:
         """A photo file decoded as far as this run needs: to its 64x64 square, or whole to find the face in it.
@@ -176,15 +171,15 @@ def load(run_dir: Path | str, threads: int | None = None) -> Predictor:
     at once runs each with one.
     """
     run = read_run(run_dir)
-    if (run.path / ONNX_FILE).is_file():
+    if run.onnx_file.is_file():
         from cnnapp.inference.onnx_model import OnnxModel
 
-        return Predictor(run, "onnx", OnnxModel(run.path / ONNX_FILE, threads).probabilities)
+        return Predictor(run, "onnx", OnnxModel(run.onnx_file, threads).probabilities)
     try:
         from cnnapp.training.evaluate import probabilities
         from cnnapp.training.reuse import load_model
     except ModuleNotFoundError as error:
-        raise missing_extra(error, f"{run.path}: a run without {ONNX_FILE}") from None
+        raise missing_extra(error, f"{run.path}: a run without {run.onnx_file.name}") from None
 
     model = load_model(run)
     return Predictor(run, "keras", lambda images, marks: probabilities(model, images, marks))

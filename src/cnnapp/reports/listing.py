@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnapp.errors import CnnappError, printable
-from cnnapp.training.rundir import read_run
+from cnnapp.runs import read_run, run_folders
 
 
 @dataclass(frozen=True)
@@ -31,34 +31,22 @@ SORT_KEYS = {
 }
 
 
-def run_folders(root: Path) -> list[Path]:
-    """Folders under root holding both config.json and metrics.json, skipping hidden (unfinished) ones."""
-    root = Path(root)
-    if not root.is_dir():
-        raise CnnappError(f"{root}: no such folder")
-    found = []
-    for config in sorted(root.rglob("config.json")):
-        folder = config.parent
-        hidden = any(part.startswith(".") for part in folder.relative_to(root).parts)
-        if not hidden and (folder / "metrics.json").is_file():
-            found.append(folder)
-    return found
-
-
 def run_row(folder: Path) -> RunRow:
     """One run's table row; CnnappError naming the folder when the run is incomplete or its files lack a value."""
     run = read_run(folder)
     try:
+        if run.provenance.created is None:
+            raise ValueError("no date it was created")
         return RunRow(
             path=printable(str(folder)),
-            model=printable(run.config["model"]),
-            data=printable(str(run.config["data"]["name"])),
-            accuracy=float(run.metrics["test_accuracy"]),
-            epochs=int(run.metrics["epochs_run"]),
-            seconds=float(run.metrics["train_seconds"]),
-            date=printable(str(run.config["created"])[:16].replace("T", " ")),
+            model=printable(run.model),
+            data=printable(str(run.data.name)),
+            accuracy=float(run.test_accuracy),
+            epochs=int(run.training.epochs_run),
+            seconds=float(run.training.seconds),
+            date=printable(str(run.provenance.created)[:16].replace("T", " ")),
         )
-    except (KeyError, TypeError, ValueError, OverflowError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise CnnappError(f"{folder}: config.json or metrics.json lacks a usable value ({error})") from None
 
 

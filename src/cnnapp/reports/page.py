@@ -4,8 +4,7 @@ import base64
 from html import escape
 from pathlib import Path
 
-from cnnapp.training.evaluate import Result
-from cnnapp.training.rundir import RunInfo
+from cnnapp.runs import Result, Run, SplitRecord
 
 STYLE = """
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222;
@@ -66,32 +65,31 @@ def table(header: list[str], rows: list[list[str]], numeric: set[int], table_id:
     return f'<table id="{table_id}"><tr>{head}</tr>{body}</table>'
 
 
-def config_section(config: dict) -> str:
+def config_section(run: Run) -> str:
     """Model, data, split, hyperparameters, seed and versions of the run."""
-    data, split = config["data"], config["split"]
-    counts = data.get("counts") or {}
-    classes = [f"{name} ({counts[name]})" if name in counts else name for name in data["class_names"]]
-    model = [("model", config["model"]), ("parameters", f"{config.get('parameters', 0):,}")]
+    data, split, made = run.data, run.split, run.provenance
+    classes = [f"{name} ({data.counts[name]})" if name in data.counts else name for name in run.class_names]
+    model = [("model", run.model), ("parameters", f"{made.parameters or 0:,}")]
     data_rows = [
-        ("name", data.get("name")),
-        ("source", data.get("source")),
-        ("fingerprint", data.get("fingerprint")),
+        ("name", data.name),
+        ("source", data.source),
+        ("fingerprint", data.fingerprint),
         ("classes (images)", classes),
     ]
     split_rows = [
-        ("split", split.get("described")),
-        ("train / validation / test", f"{split.get('n_train')} / {split.get('n_val')} / {split.get('n_test')}"),
+        ("split", split.described),
+        ("train / validation / test", f"{split.n_train} / {split.n_val} / {split.n_test}"),
     ]
-    leaks = split.get("leaks")
+    leaks = split.leaks
     if leaks:
         named = [f"{f['test']} = {f['matches']} ({f['in']})" for f in leaks["found"]]
         split_rows.append(("leak check", f"{leaks['rule']}; {leaks['action']}: {len(named)} test photos"))
         split_rows.append(("leaked test photos", named or "none"))
     other = [
-        ("seed", config.get("seed")),
-        ("initial weights", config.get("initial_weights")),
-        ("created", config.get("created")),
-        ("command", config.get("command")),
+        ("seed", made.seed),
+        ("initial weights", made.initial_weights),
+        ("created", made.created),
+        ("command", made.command),
     ]
     return (
         "<h2>Configuration</h2>"
@@ -102,17 +100,17 @@ def config_section(config: dict) -> str:
         + "<h3>Split</h3>"
         + key_values(split_rows, "split")
         + "<h3>Hyperparameters</h3>"
-        + key_values(list(config.get("hyperparameters", {}).items()), "hyperparameters")
+        + key_values(list(run.settings.items()), "hyperparameters")
         + "<h3>Run</h3>"
         + key_values(other, "run")
         + "<h3>Versions</h3>"
-        + key_values(list(config.get("versions", {}).items()), "versions")
+        + key_values(list(made.versions.items()), "versions")
     )
 
 
-def results_section(run: RunInfo, result: Result) -> str:
+def results_section(run: Run, result: Result) -> str:
     """The figures on these images beside the ones recorded at training time."""
-    stored = run.metrics
+    stored, training = run.result, run.training
     here = [
         ("evaluated on", result.images),
         ("accuracy", f"{result.accuracy:.4f}"),
@@ -120,13 +118,13 @@ def results_section(run: RunInfo, result: Result) -> str:
         ("images", result.n),
     ]
     trained = [
-        ("test accuracy", f"{stored['test_accuracy']:.4f}" if "test_accuracy" in stored else None),
-        ("test loss", f"{stored['test_loss']:.4f}" if "test_loss" in stored else None),
-        ("test images", stored.get("n_test")),
-        ("epochs run", stored.get("epochs_run")),
-        ("epoch with the lowest validation loss", stored.get("best_epoch")),
-        ("model kept", stored.get("kept")),
-        ("training time", f"{stored['train_seconds']:.1f} s" if "train_seconds" in stored else None),
+        ("test accuracy", f"{stored.accuracy:.4f}"),
+        ("test loss", f"{stored.loss:.4f}"),
+        ("test images", stored.n),
+        ("epochs run", training.epochs_run),
+        ("epoch with the lowest validation loss", training.best_epoch),
+        ("model kept", training.kept),
+        ("training time", None if training.seconds is None else f"{training.seconds:.1f} s"),
     ]
     return (
         "<h2>Results</h2>"
@@ -138,32 +136,37 @@ def results_section(run: RunInfo, result: Result) -> str:
     )
 
 
-def sources_section(run: RunInfo) -> str:
+def sources_section(run: Run) -> str:
     """The test figures of each source of a mixed run, as recorded at training, else nothing."""
-    per_source = run.metrics.get("per_source")
+    per_source = run.result.per_source
     if not per_source:
         return ""
-    splits = {s["name"]: s for s in run.config["data"].get("sources") or []}
+    splits = {source.name: source.split for source in run.sources} if run.mixed else {}
     rows = [
         [
             escape(name),
-            f"{m['test_accuracy']:.4f}",
-            f"{m['test_loss']:.4f}",
-            str(m["n_test"]),
-            escape(" / ".join(str(splits.get(name, {}).get(k, "-")) for k in ("n_train", "n_val", "n_test"))),
+            f"{r.accuracy:.4f}",
+            f"{r.loss:.4f}",
+            str(r.n),
+            escape(" / ".join(sides(splits.get(name)))),
         ]
-        for name, m in per_source.items()
+        for name, r in per_source.items()
     ]
     header = ["source", "test accuracy", "test loss", "test images", "train / validation / test"]
-    mix = run.config.get("hyperparameters", {}).get("mix", "size")
-    return f'<h2 id="sources">Per source (mix: {escape(mix)}; recorded at training)</h2>' + table(
+    return f'<h2 id="sources">Per source (mix: {escape(run.mix)}; recorded at training)</h2>' + table(
         header, rows, {1, 2, 3}, "per-source"
     )
 
 
-def other_images_note(run: RunInfo, result: Result) -> str:
+def sides(split: SplitRecord | None) -> list[str]:
+    """A source's train, validation and test counts as text, "-" where unknown."""
+    counts = (None, None, None) if split is None else (split.n_train, split.n_val, split.n_test)
+    return ["-" if n is None else str(n) for n in counts]
+
+
+def other_images_note(run: Run, result: Result) -> str:
     """A warning when the report's images are not those the run was tested on at training, else nothing."""
-    if result.confusion_matrix == run.metrics.get("confusion_matrix"):
+    if result.confusion_matrix == run.result.confusion_matrix:
         return ""
     return (
         '<p class="note">These are not the images the run was tested on when it was trained, so the figures '
@@ -217,7 +220,7 @@ def variants_section(variants: dict) -> str:
 
 
 def report_page(
-    run: RunInfo,
+    run: Run,
     result: Result,
     per_class: dict,
     rows: list[list],
@@ -227,8 +230,8 @@ def report_page(
 ) -> str:
     """The whole report as an HTML document: what a reader looks at first (the headline figure, the confusion
     matrix, the mistakes beside what the model saw), then the details, the configuration and the architecture."""
-    config, names = run.config, run.class_names
-    title = f"{config['model']} on {config['data']['name']}"
+    names = run.class_names
+    title = f"{run.model} on {run.data.name}"
     right = sum(row[i] for i, row in enumerate(result.confusion_matrix))
     mistakes = (
         embedded(figures["mistakes"], "the most confident mistakes, each photo above what the model saw")
@@ -259,7 +262,7 @@ def report_page(
         + "</div>"
         if "loss" in figures
         else "",
-        config_section(config),
+        config_section(run),
         architecture_section(rows, totals),
     ]
     return (

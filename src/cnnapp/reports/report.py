@@ -15,10 +15,10 @@ from cnnapp.models.summary import parameter_counts, summary
 from cnnapp.progress import Progress
 from cnnapp.reports.figures import Tile, confusion_figure, in_rows, save_png, tile_grid
 from cnnapp.reports.page import report_page
+from cnnapp.runs import Run, read_history, read_json
 from cnnapp.training.curves import plot_history
 from cnnapp.training.evaluate import Result, result_of
 from cnnapp.training.reuse import checked_probabilities, images_to_evaluate, load_model
-from cnnapp.training.rundir import RunInfo, read_history, read_json
 from cnnapp.training.variants import VARIANTS_FILE
 
 COLUMNS = 7
@@ -57,7 +57,7 @@ class Tested:
         return Tile(self.photos[i], self.title(i), bool(self.predicted[i] != self.labels[i]))
 
 
-def tested_on(run: RunInfo, model: keras.Model, dataset: Dataset) -> Tested:
+def tested_on(run: Run, model: keras.Model, dataset: Dataset) -> Tested:
     """The model's predictions on the run's test images of the dataset (all its images if it is other data)."""
     photos, seen, marks, labels, described = images_to_evaluate(run, dataset)
     return Tested(photos, seen, labels, checked_probabilities(run, model, seen, marks), run.class_names, described)
@@ -94,7 +94,7 @@ def mistakes_figure(tested: Tested, mistakes: np.ndarray) -> Figure:
     return tile_grid(rows, f"{which} mistakes, most confident first", labels)
 
 
-def draw_figures(run: RunInfo, tested: Tested, result: Result, folder: Path) -> dict[str, Path]:
+def draw_figures(run: Run, tested: Tested, result: Result, folder: Path) -> dict[str, Path]:
     """The report's PNGs in folder, by role: confusion, mistakes (if any), predictions, loss and accuracy (if the
     run has a training history)."""
     n = len(tested.labels)
@@ -114,13 +114,13 @@ def draw_figures(run: RunInfo, tested: Tested, result: Result, folder: Path) -> 
         f"{len(shown)} of the {n} images, evenly spaced: {wrong} wrong (red)",
     )
     figures["predictions"] = save_png(grid, folder / "predictions.png")
-    title = f"{run.config['model']} on {run.config['data']['name']}"
+    title = f"{run.model} on {run.data.name}"
     if (run.path / "history.csv").is_file():  # an adapted run learnt no epochs
         figures["loss"], figures["accuracy"] = plot_history(read_history(run.path / "history.csv"), folder, title)
     return figures
 
 
-def write_report(run: RunInfo, dataset: Dataset, out: Path) -> Path:
+def write_report(run: Run, dataset: Dataset, out: Path) -> Path:
     """RUN's report folder at out (report.html and its PNGs), replacing an older report; returns the page's path.
     Its progress goes to stderr when it takes a while."""
     out = Path(out)

@@ -17,12 +17,12 @@ from sklearn.model_selection import StratifiedKFold
 
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.images import model_inputs
-from cnnapp.data.views import seen_dataset, view_of
+from cnnapp.data.views import seen_dataset
 from cnnapp.files import writing_folder
+from cnnapp.runs import Run, read_run, write_config, write_metrics
 from cnnapp.training.evaluate import Result, result_of
 from cnnapp.training.fit import data_record, provenance
 from cnnapp.training.reuse import load_model
-from cnnapp.training.rundir import RunInfo, read_run, write_json
 
 STRENGTH = 1.0
 """The readout's inverse L2 penalty (scikit-learn's C) on standardised features, fixed beforehand."""
@@ -107,27 +107,27 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def base_record(base: RunInfo, model: keras.Model) -> dict:
+def base_record(base: Run, model: keras.Model) -> dict:
     """What the adapted run records of the run it started from."""
     return {
         "run": str(base.path),
-        "model": base.config["model"],
-        "model_sha256": file_sha256(base.path / "model.keras"),
-        "data": base.config["data"]["name"],
-        "data_fingerprint": base.config["data"]["fingerprint"],
+        "model": base.model,
+        "model_sha256": file_sha256(base.keras_file),
+        "data": base.data.name,
+        "data_fingerprint": base.data.fingerprint,
         "class_names": base.class_names,
         "layers_loaded": sum(1 for layer in model.layers[:-1] if layer.weights),
         "layers_with_weights": sum(1 for layer in model.layers if layer.weights),
     }
 
 
-def adapted_config(base: RunInfo, model: keras.Model, dataset: Dataset, seed: int) -> dict:
+def adapted_config(base: Run, model: keras.Model, dataset: Dataset, seed: int) -> dict:
     """The adapted run's config.json, in the schema of a trained run's: no test images (every photo fit the
     readout), the cross-validation in their place."""
-    view = view_of(base.config)
+    view = base.view
     folds = folds_for(dataset.y)
     return {
-        "model": base.config["model"],
+        "model": base.model,
         "parameters": model.count_params(),
         "data": {**data_record(dataset), "sources": None, "files": list(dataset.paths) if dataset.paths else None},
         "split": {
@@ -162,7 +162,7 @@ def adapt_run(base_dir: Path | str, dataset: Dataset, out: Path, seed: int = 1) 
     base = read_run(base_dir)
     with writing_folder(out) as folder:
         start = time.perf_counter()
-        seen = seen_dataset(dataset, view_of(base.config))
+        seen = seen_dataset(dataset, base.view)
         model = load_model(base)
         features = features_of(body_of(model), seen.x, seen.marks)
         classes = len(dataset.class_names)
@@ -176,6 +176,6 @@ def adapt_run(base_dir: Path | str, dataset: Dataset, out: Path, seed: int = 1) 
         cross_validation = {"folds": folds, "n_photos": len(seen.y), "seed": seed}
         training = {"train_seconds": round(seconds, 2), "epochs_run": 0, "cross_validation": cross_validation}
         result = replace(result, training=training)
-        write_json(folder / "config.json", adapted_config(base, adapted, dataset, seed))
-        write_json(folder / "metrics.json", result.metrics())
+        write_config(folder, adapted_config(base, adapted, dataset, seed))
+        write_metrics(folder, result)
     return result

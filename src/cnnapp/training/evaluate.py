@@ -1,13 +1,12 @@
 """Predictions and the metrics every run records: accuracy, loss, per-class accuracy, confusion matrix."""
 
-from dataclasses import dataclass, field
-
 import keras
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
 from cnnapp.data.images import model_inputs
 from cnnapp.models.outputs import two_columns
+from cnnapp.runs import Result
 
 
 def probabilities(
@@ -30,48 +29,6 @@ def loss_of(probs: np.ndarray, labels: np.ndarray) -> float:
     if probs.shape[1] == 2:
         return float(keras.losses.BinaryCrossentropy()(labels.reshape(-1, 1), probs[:, 1:]))
     return float(keras.losses.CategoricalCrossentropy()(keras.utils.to_categorical(labels, probs.shape[1]), probs))
-
-
-@dataclass(frozen=True)
-class Result:
-    """How a model scored on some images: what a training reports on its test images and what an evaluation
-    reports, under one set of names. training holds a training's own figures (seconds, epochs), else nothing."""
-
-    accuracy: float
-    loss: float
-    n: int
-    per_class_accuracy: dict[str, float | None]
-    confusion_matrix: list[list[int]]  # rows true, columns predicted
-    class_names: list[str]
-    images: str = ""  # which images, in words
-    training: dict = field(default_factory=dict)
-    per_source: dict[str, "Result"] = field(default_factory=dict)  # the same figures for each source of mixed data
-
-    def metrics(self) -> dict:
-        """The run's metrics.json: test_accuracy, test_loss, n_test, the per-class figures, the training's and,
-        for mixed data, all of them per source."""
-        per_source = {"per_source": {name: r.metrics() for name, r in self.per_source.items()}}
-        return {
-            "test_accuracy": self.accuracy,
-            "test_loss": self.loss,
-            "n_test": self.n,
-            "per_class_accuracy": self.per_class_accuracy,
-            "confusion_matrix": self.confusion_matrix,
-            "class_names": self.class_names,
-            **self.training,
-            **(per_source if self.per_source else {}),
-        }
-
-    @classmethod
-    def from_metrics(cls, metrics: dict) -> "Result":
-        """A run's metrics.json read back."""
-        named = ("test_accuracy", "test_loss", "n_test", "per_class_accuracy", "confusion_matrix", "class_names")
-        return cls(
-            *(metrics[key] for key in named),
-            images="its test images",
-            training={k: v for k, v in metrics.items() if k not in (*named, "per_source")},
-            per_source={name: cls.from_metrics(m) for name, m in metrics.get("per_source", {}).items()},
-        )
 
 
 def result_of(probs: np.ndarray, labels: np.ndarray, class_names: list[str], images: str = "") -> Result:

@@ -27,10 +27,10 @@ from cnnapp.models.augment import without_augmentation
 from cnnapp.models.catalog import build_model, recipe
 from cnnapp.models.fused import keras_batch_norm
 from cnnapp.progress import Progress, duration, time_left
+from cnnapp.runs import Run, read_history, read_run, same_training, write_config, write_metrics, written_result
 from cnnapp.training.curves import plot_history
 from cnnapp.training.evaluate import Result, probabilities, result_of, targets
 from cnnapp.training.reuse import load_model, unseen_by
-from cnnapp.training.rundir import RunInfo, read_history, read_json, read_run, write_json
 
 BACKUP = "backup"
 """The folder of a run being written where Keras's BackupAndRestore keeps the last finished epoch."""
@@ -245,11 +245,11 @@ def fit(
     return history.history
 
 
-def start_run(run_dir: str | Path, model_name: str) -> RunInfo:
+def start_run(run_dir: str | Path, model_name: str) -> Run:
     """The run a training of model_name starts from; CnnappError when it is a run of another model."""
     run = read_run(run_dir)
-    if run.config["model"] != model_name:
-        raise CnnappError(f"{run_dir}: a run of model {run.config['model']}, not {model_name}")
+    if run.model != model_name:
+        raise CnnappError(f"{run_dir}: a run of model {run.model}, not {model_name}")
     return run
 
 
@@ -279,8 +279,8 @@ def load_matching_weights(
             loaded += 1
     return {
         "run": str(run_dir),
-        "model": run.config["model"],
-        "data": run.config["data"]["name"],
+        "model": run.model,
+        "data": run.data.name,
         "class_names": run.class_names,
         "layers_loaded": loaded,
         "layers_with_weights": sum(1 for layer in target.layers if layer.weights),
@@ -323,30 +323,14 @@ def train_run(
             initial = load_matching_weights(model, settings.init_from, model_name, dataset.class_names)
         config = config_of(model_name, model, dataset, split, settings, initial)
         same_training(folder, config)
-        write_json(folder / "config.json", config)
-        if (folder / "metrics.json").is_file():  # stopped after its last file was written
-            result = Result.from_metrics(read_json(folder / "metrics.json"))
-        else:
+        write_config(folder, config)
+        result = written_result(folder)  # a training stopped after its last file was written
+        if result is None:
             result = trained(model, chosen.binary, dataset, split, settings, folder, verbose)
             plot_history(read_history(folder / "history.csv"), folder, f"{model_name} on {dataset.name}")
-            write_json(folder / "metrics.json", result.metrics())
+            write_metrics(folder, result)
         shutil.rmtree(folder / BACKUP, ignore_errors=True)
     return result
-
-
-def same_training(folder: Path, config: dict) -> None:
-    """Refuse to continue in folder what a training with other data, split or settings began there."""
-    path = folder / "config.json"
-    if not path.is_file():
-        return
-    before = read_json(path)
-    keys = ("model", "data", "split", "hyperparameters")
-    differing = [key for key in keys if before.get(key) != json.loads(json.dumps(config[key]))]
-    if differing:
-        raise CnnappError(
-            f"{folder}: left by a stopped training whose {', '.join(differing)} differ from this one's; rerun "
-            "its own command with --resume, or remove that folder"
-        )
 
 
 def _objects(path: Path) -> list[str] | None:

@@ -8,9 +8,9 @@ import numpy as np
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.splits import Split, fold_splits, split_dataset
 from cnnapp.files import writing_folder
+from cnnapp.runs import read_run, write_json
 from cnnapp.training.evaluate import Result
 from cnnapp.training.fit import Settings, check_start, train_run
-from cnnapp.training.rundir import read_run, write_json
 
 Plan = list[tuple[str, Split, Settings]]  # (member name, its split, its settings) for each training
 

@@ -10,11 +10,11 @@ import keras
 import numpy as np
 
 from cnnapp.data.datasets import Dataset, sampled, select_classes
-from cnnapp.data.views import seen_dataset, view_of
+from cnnapp.data.views import seen_dataset
 from cnnapp.errors import CnnappError
 from cnnapp.models.outputs import checked
+from cnnapp.runs import DataRecord, Run, read_run
 from cnnapp.training.evaluate import Result, probabilities, result_of
-from cnnapp.training.rundir import RunInfo, read_run
 
 
 def saved_by(path: Path) -> str:
@@ -34,9 +34,9 @@ def release(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
 
 
-def load_model(run: RunInfo) -> keras.Model:
+def load_model(run: Run) -> keras.Model:
     """The trained model of a run; refused, naming the file, when a newer Keras than this one saved it."""
-    path = run.path / "model.keras"
+    path = run.keras_file
     saved = saved_by(path)
     if release(saved) > release(keras.__version__):
         raise CnnappError(f"{path}: saved by Keras {saved}, newer than this Keras {keras.__version__}; upgrade Keras")
@@ -47,24 +47,22 @@ def load_model(run: RunInfo) -> keras.Model:
 
 
 def checked_probabilities(
-    run: RunInfo, model: keras.Model, images: np.ndarray, marks: np.ndarray | None = None
+    run: Run, model: keras.Model, images: np.ndarray, marks: np.ndarray | None = None
 ) -> np.ndarray:
     """The run's model's class probabilities for uint8 images (and their marks, for a run that reads them);
     CnnappError naming its model file when they are not probabilities (nan, say)."""
-    return checked(probabilities(model, images, marks), run.path / "model.keras")
+    return checked(probabilities(model, images, marks), run.keras_file)
 
 
-def matched(run: RunInfo, dataset: Dataset) -> Dataset:
+def matched(run: Run, dataset: Dataset) -> Dataset:
     """The dataset restricted to the run's classes, matched by name and numbered as the run numbers them, and
     drawn down as the run drew its sources (most_per_source) when it is one of them."""
-    most = run.config.get("hyperparameters", {}).get("most_per_source")
-    fingerprints = [s["fingerprint"] for s in run.config["data"].get("sources") or [run.config["data"]]]
-    if most and dataset.fingerprint in fingerprints:
-        return sampled(matched_classes(run, dataset), most)
+    if run.most_per_source and dataset.fingerprint in [source.fingerprint for source in run.sources]:
+        return sampled(matched_classes(run, dataset), run.most_per_source)
     return matched_classes(run, dataset)
 
 
-def matched_classes(run: RunInfo, dataset: Dataset) -> Dataset:
+def matched_classes(run: Run, dataset: Dataset) -> Dataset:
     """The dataset restricted to the run's classes, matched by name and numbered as the run numbers them."""
     if list(dataset.class_names) == run.class_names:
         return dataset
@@ -79,58 +77,58 @@ def matched_classes(run: RunInfo, dataset: Dataset) -> Dataset:
     return replace(subset, class_names=tuple(run.class_names), y=index[subset.y])
 
 
-def recorded_test(run: RunInfo, data: Dataset, split: dict | None = None) -> np.ndarray:
+def recorded_test(run: Run, data: Dataset, record: DataRecord | None = None) -> np.ndarray:
     """The run's test images in the data it trained on (matched to its classes), exactly as its config records
-    them (in split, its record of one source of mixed data, else its split); CnnappError when they cannot be found
+    them (in record, one source of mixed data, else the run's data); CnnappError when they cannot be found
     again."""
-    split, where = split or run.config["split"], run.path / "config.json"
-    if "test_indices" not in split:
+    split, where = (record or run.data).split, run.path / "config.json"
+    if split.test_indices is None:
         raise CnnappError(f"{where}: does not record its test images, so they cannot be told from its training images")
-    which = np.asarray(split["test_indices"], dtype=np.int64)
-    files = split.get("test_files")
+    which = np.asarray(split.test_indices, dtype=np.int64)
+    files = split.test_files
     if (
-        split.get("n_images") != len(data.y)
+        split.n_images != len(data.y)
         or list(data.class_names) != run.class_names
         or (files is not None and (data.paths is None or [data.paths[i] for i in which] != files))
     ):
         raise CnnappError(
             f"{where}: its {len(which)} test images cannot be found again in {data.source} "
-            f"({len(data.y)} images of the run's classes; the run had {split.get('n_images')})"
+            f"({len(data.y)} images of the run's classes; the run had {split.n_images})"
         )
     return which
 
 
-def evaluation_images(run: RunInfo, data: Dataset) -> tuple[np.ndarray, str]:
+def evaluation_images(run: Run, data: Dataset) -> tuple[np.ndarray, str]:
     """Which images of a matched dataset to evaluate on: exactly the run's test images when it is the data the run
     trained on (same fingerprint) or one of the sources it mixed, else a course pair's test file, else all of it."""
-    if data.fingerprint == run.config["data"]["fingerprint"]:
-        return recorded_test(run, data), f"the run's test images ({run.config['split']['described']})"
-    for source in run.config["data"].get("sources") or []:
-        if data.fingerprint == source["fingerprint"]:
+    if data.fingerprint == run.data.fingerprint:
+        return recorded_test(run, data), f"the run's test images ({run.split.described})"
+    for source in run.sources if run.mixed else []:
+        if data.fingerprint == source.fingerprint:
             return recorded_test(run, data, source), "the run's test images of this source"
     if data.test is not None:
         return data.test, "its test file"
     return np.arange(len(data.y)), "all of its images"
 
 
-def seen_images(run: RunInfo, data: Dataset, which: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+def seen_images(run: Run, data: Dataset, which: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Images which of data as the run sees a photo (cropped to the face and grey if it trained so; the crops of
     the whole of data, which training cached), and their marks for a run that reads them (else None)."""
-    seen = seen_dataset(data, view_of(run.config))
+    seen = seen_dataset(data, run.view)
     return seen.x[which], None if seen.marks is None else seen.marks[which]
 
 
-def unseen_by(start: RunInfo, data: Dataset, test: np.ndarray) -> None:
+def unseen_by(start: Run, data: Dataset, test: np.ndarray) -> None:
     """Refuse test images of data that the start run trained or validated on (when it is the same data), or
     whose split cannot be compared with the start run's."""
-    if data.fingerprint != start.config["data"]["fingerprint"]:
+    if data.fingerprint != start.data.fingerprint:
         return
     try:
         theirs = recorded_test(start, data)
     except CnnappError as error:
         raise CnnappError(f"--init-from {start.path}: same data, but the splits cannot be compared ({error})") from None
     seen = np.ones(len(data.y), dtype=bool)
-    if not start.config["split"].get("validates_on_test"):
+    if not start.split.validates_on_test:
         seen[theirs] = False
     overlap = int(seen[test].sum())
     if overlap:
@@ -140,9 +138,7 @@ def unseen_by(start: RunInfo, data: Dataset, test: np.ndarray) -> None:
         )
 
 
-def images_to_evaluate(
-    run: RunInfo, dataset: Dataset
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, str]:
+def images_to_evaluate(run: Run, dataset: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, str]:
     """The photos of a dataset a run is evaluated on (see evaluation_images) as taken and as the run sees them
     with their marks (see seen_images), their labels as the run numbers its classes, and which they are in words."""
     data = matched(run, dataset)

@@ -9,8 +9,7 @@ from cnnapp.data.images import is_image_file
 from cnnapp.data.sources import SOURCES
 from cnnapp.errors import CnnappError
 from cnnapp.inference import Predictor, load
-from cnnapp.inference.predictor import ONNX_FILE
-from cnnapp.training.rundir import RunInfo, read_run
+from cnnapp.runs import ONNX_FILE, Run, read_run
 
 SMILE_CLASSES = ["not smiling", "smiling"]
 """A run with exactly these classes is a smile gate: the Happy House door opens on "smiling"."""
@@ -28,13 +27,13 @@ class Example:
     label: str
 
 
-def test_examples(run: RunInfo, per_class: int = EXAMPLES) -> list[Example]:
+def test_examples(run: Run, per_class: int = EXAMPLES) -> list[Example]:
     """The first per_class photo files of each class in the run's test split, where its data folder still holds
     them; none for course files, which have no photo files."""
-    source = Path(run.config["data"]["source"])
+    source = Path(run.data.source)
     readable = labels_for("folder", str(source.resolve()))  # class folder -> class name, as the run read them
     taken: dict[str, list[Example]] = {name: [] for name in run.class_names}
-    for name in run.config["split"].get("test_files") or []:
+    for name in run.split.test_files or []:
         folder, path = Path(name).parts[0], source / name
         label = readable.get(folder, folder)
         if label in taken and len(taken[label]) < per_class and is_image_file(path) and path.is_file():
@@ -42,12 +41,12 @@ def test_examples(run: RunInfo, per_class: int = EXAMPLES) -> list[Example]:
     return [example for examples in taken.values() for example in examples]
 
 
-def examples_credit(run: RunInfo) -> str:
+def examples_credit(run: Run) -> str:
     """Where a run's example photos come from and their licence, in a line."""
-    data = run.config["data"]
-    known = SOURCES.get(data["name"])
-    licence = known.licence if known else f"see the data folder {data['source']}"
-    return f"from the test split of {data['name']}, which the model did not train on; licence: {licence}"
+    data = run.data
+    known = SOURCES.get(data.name)
+    licence = known.licence if known else f"see the data folder {data.source}"
+    return f"from the test split of {data.name}, which the model did not train on; licence: {licence}"
 
 
 @dataclass(frozen=True)
@@ -64,9 +63,9 @@ class ServedModel:
         return {
             "name": self.name,
             "classes": run.class_names,
-            "model": run.config["model"],
-            "data": run.config["data"].get("name"),
-            "test_accuracy": run.metrics.get("test_accuracy"),
+            "model": run.model,
+            "data": run.data.name,
+            "test_accuracy": run.test_accuracy,
             "engine": self.predictor.engine,
             "crop": self.predictor.view.crop,
             "colour": self.predictor.view.colour,
@@ -100,7 +99,7 @@ def load_served(specs: list[str]) -> dict[str, ServedModel]:
         name, path = split_spec(spec)
         if name in served:
             raise CnnappError(f"{spec}: a second run named {name}; name one of them with NAME=RUN")
-        if not (read_run(path).path / ONNX_FILE).is_file():
+        if not read_run(path).onnx_file.is_file():
             raise CnnappError(f"{path}: no {ONNX_FILE}; write it with `cnnapp export {path}`")
         predictor = load(path, threads=1)
         served[name] = ServedModel(name, predictor, test_examples(predictor.run))

@@ -1,0 +1,81 @@
+"""One training's settings: the model's recipe with any choice of the user in its place, recorded whole in the run's
+config.json (as its "hyperparameters") and read back from there to continue, repeat or re-run it."""
+
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from cnnapp.data.views import VIEW_CHOICES, View
+from cnnapp.errors import CnnappError
+from cnnapp.models.catalog import recipe
+
+CHOICES = {"schedule": ("constant", "cosine"), "mix": ("size", "balanced"), **VIEW_CHOICES}
+"""The settings that take one of a few names, and those names."""
+RECORDED_BESIDE = ("optimizer", "loss")
+"""What config.json's hyperparameters hold beside a TrainConfig: fixed by the model, not chosen."""
+RECIPE_ONLY = ("schedule", "marks", "most_per_source")
+"""Settings that only a model's recipe (models/catalog.py) chooses: the command line has no option for them."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The settings of one training; CnnappError naming the setting when a value is out of its range."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    seed: int
+    augment: bool = False  # train behind the recipe's random augmentation layers
+    schedule: str = "constant"  # or "cosine": the learning rate decays to zero over the epochs
+    init_from: str | None = None  # a run folder whose weights the model starts from
+    crop: str = "none"  # or "face": the model sees the face found in each photo (see data/faces.py)
+    colour: str = "colour"  # or "grey", "equalised": the model sees only the grey levels (spread evenly)
+    balance: bool = False  # weigh each class's training photos so that every class counts as much in the loss
+    mix: str = "size"  # or "balanced": each source of mixed data weighs the same in the loss, whatever its size
+    marks: str = "none"  # or "face", "hand": the model also reads the landmarks of each photo (see data/views.py)
+    most_per_source: int | None = None  # each source is drawn down to at most this many photos (data.sampled)
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise CnnappError(f"{name} {getattr(self, name)!r}: must be a whole number of 1 or more")
+        rate = self.learning_rate
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not (math.isfinite(rate) and rate > 0):
+            raise CnnappError(f"learning_rate {rate!r}: must be a positive number")
+        for name, known in CHOICES.items():
+            if getattr(self, name) not in known:
+                raise CnnappError(f"{name} {getattr(self, name)!r}: not known to this version ({', '.join(known)})")
+
+    @property
+    def view(self) -> View:
+        """How the model sees a photo."""
+        return View(self.crop, self.colour, self.marks)
+
+    @classmethod
+    def from_recipe(cls, model: str, seed: int = 1, **overrides) -> "TrainConfig":
+        """The model's own protocol, with any given value (not None) taking its place."""
+        chosen = recipe(model)
+        values = {f.name: getattr(chosen, f.name) for f in fields(cls) if hasattr(chosen, f.name)}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(seed=seed, **values)
+
+    @classmethod
+    def from_record(cls, record: dict, path: Path) -> "TrainConfig":
+        """The settings config.json records in its hyperparameters; CnnappError naming path and the setting when
+        one is missing, unknown to this version or out of its range."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(record) - known - set(RECORDED_BESIDE))
+        if unknown:
+            raise CnnappError(
+                f"{path}: hyperparameters {', '.join(unknown)}: not settings of a training known to this version"
+            )
+        try:
+            return cls(**{key: value for key, value in record.items() if key in known})
+        except TypeError as error:
+            raise CnnappError(f"{path}: hyperparameters lack a setting ({error})") from None
+        except CnnappError as error:
+            raise CnnappError(f"{path}: hyperparameters {error}") from None
+
+    def record(self) -> dict:
+        """The settings as config.json records them."""
+        return asdict(self)
