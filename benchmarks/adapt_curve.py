@@ -27,11 +27,11 @@ from cnnapp.data.datasets import load_dataset
 from cnnapp.data.images import scale
 from cnnapp.data.views import seen_dataset
 from cnnapp.models.catalog import build_model
-from cnnapp.runs import read_run
+from cnnapp.runs import TrainConfig, read_run
 from cnnapp.settings import data_dir
 from cnnapp.training.adapt import body_of, features_of, fit_readout, readout_probabilities
 from cnnapp.training.evaluate import probabilities, targets
-from cnnapp.training.fit import default_settings, seed_everything
+from cnnapp.training.fit import seed_everything
 from cnnapp.training.reuse import load_model
 
 
@@ -43,7 +43,7 @@ def drawn(labels: np.ndarray, pool: np.ndarray, k: int, seed: int) -> np.ndarray
 
 def from_scratch(images: np.ndarray, labels: np.ndarray, scored: np.ndarray, chosen: np.ndarray, seed: int) -> float:
     """Accuracy on scored of the course's happy model trained from scratch on chosen, by its protocol."""
-    settings = default_settings("happy", seed)
+    settings = TrainConfig.from_recipe("happy", seed)
     seed_everything(seed)
     model = build_model("happy", ["0", "1"])
     model.compile(keras.optimizers.Adam(settings.learning_rate), "binary_crossentropy")

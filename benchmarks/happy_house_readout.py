@@ -79,11 +79,11 @@ def main() -> None:
     happy_features, happy_scores = features_and_scores(happy_seen)
     smiles = matched(run, load_dataset(run.data.source))
     recorded = run.split
-    split = split_dataset(smiles, recorded.seed, tuple(recorded.fractions), recorded.groups)
+    split = split_dataset(smiles, run.seed, tuple(recorded.fractions), recorded.groups)
     seen = seen_dataset(smiles, run.view).x
     _, validation_scores = features_and_scores(seen[split.val])
     cut = balanced_cut(validation_scores, smiles.y[split.val])
-    rng = np.random.default_rng(recorded.seed)
+    rng = np.random.default_rng(run.seed)
     some = rng.choice(split.train, min(READOUT_PHOTOS, len(split.train)), replace=False)
     fitted = readout().fit(features_and_scores(seen[some])[0], smiles.y[some])
     print(

@@ -55,7 +55,7 @@ def main() -> None:
     split = split_dataset(dataset, seed)
     split = replace(split, train=split.train[:images], val=split.val[: max(images // 4, 1)])
     overrides = {"epochs": epochs, "batch_size": int(value) if variant == "batch" else None}
-    settings = training.default_settings(name, seed, **overrides)
+    settings = training.TrainConfig.from_recipe(name, seed, **overrides)
     if variant == "no-determinism":
         tf.config.experimental.enable_op_determinism = lambda: None
     training.seed_everything(seed)

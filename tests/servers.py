@@ -14,7 +14,8 @@ import pytest
 
 from cnnapp.data.datasets import load_dataset
 from cnnapp.data.splits import split_dataset
-from cnnapp.training.fit import Settings, train_run
+from cnnapp.runs import TrainConfig
+from cnnapp.training.fit import train_run
 
 from conftest import need_shared
 from test_predict import linked_subset
@@ -46,7 +47,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def train(model: str, data: Path, settings: Settings, out: Path) -> Path:
+def train(model: str, data: Path, settings: TrainConfig, out: Path) -> Path:
     dataset = load_dataset(str(data))
     train_run(model, dataset, split_dataset(dataset, settings.seed), settings, out, verbose=0)
     return out
@@ -81,8 +82,8 @@ def server(tmp_path_factory) -> Iterator[Server]:
         for folder, smile in (("negatives", "not smiling"), ("positives", "smiling")):
             (happy_data / folder).rename(happy_data / smile)  # the class names of a smile gate
         runs = {
-            "signs": train("signs", signs_data, Settings(20, 32, 0.01, 1), root / "signs"),
-            "door": train("happy", happy_data, Settings(3, 16, 0.001, 1), root / "happy"),
+            "signs": train("signs", signs_data, TrainConfig(20, 32, 0.01, 1), root / "signs"),
+            "door": train("happy", happy_data, TrainConfig(3, 16, 0.001, 1), root / "happy"),
         }
     used = {p.resolve().name for p in signs_data.rglob("*.*")}
     signs_photos = {

@@ -10,14 +10,15 @@ import pytest
 from cnnapp.data.datasets import load_course, load_dataset, select_classes
 from cnnapp.data.splits import split_dataset
 from cnnapp.errors import CnnappError
-from cnnapp.training.fit import Settings, train_run
+from cnnapp.runs import TrainConfig
+from cnnapp.training.fit import train_run
 from cnnapp.training.protocols import cross_validation_plan, run_group, seeds_plan, what_varies
 from cnnapp.training.reuse import evaluate_run
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared, write_course_file
 
-QUICK = Settings(epochs=1, batch_size=32, learning_rate=0.003, seed=1)
+QUICK = TrainConfig(epochs=1, batch_size=32, learning_rate=0.003, seed=1)
 
 
 def quietly(name, result):

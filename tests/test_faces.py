@@ -13,9 +13,8 @@ import cnnapp
 from cnnapp.data.course import read_course_file
 from cnnapp.data.faces import RULE, as_seen, face_crops, find_faces
 from cnnapp.data.images import fit_square, read_image
-from cnnapp.runs import read_run, write_json
+from cnnapp.runs import TrainConfig, read_run, write_json
 from cnnapp.training.evaluate import probabilities
-from cnnapp.training.fit import Settings
 from cnnapp.training.reuse import load_model
 from cnnapp.web.app import create_app
 from cnnapp.web.served import load_served
@@ -56,7 +55,7 @@ def face_run(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CNNAPP_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
         data = linked_subset(shared / "smiles", ["negatives", "positives"], 40, root / "data")
-        settings = Settings(2, 16, 0.001, 1, crop="face", colour="grey")
+        settings = TrainConfig(2, 16, 0.001, 1, crop="face", colour="grey")
         train_and_export("happy", data, settings, root / "run", False)
     return root / "run"
 

@@ -14,8 +14,8 @@ from cnnapp.data.images import read_image
 from cnnapp.data.leaks import SAME, THRESHOLD, correlation, find_leaks, perceptual_hashes
 from cnnapp.data.splits import split_dataset
 from cnnapp.reports.report import write_report
-from cnnapp.runs import read_run
-from cnnapp.training.fit import default_settings, photo_weights
+from cnnapp.runs import TrainConfig, read_run
+from cnnapp.training.fit import photo_weights
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared
@@ -174,9 +174,9 @@ def test_sources_with_other_classes_are_refused_in_one_line(sources, tmp_path):
 def test_balanced_sources_weigh_the_same_and_a_photo_weighs_one_on_average(sources):
     both = mixed([load_dataset(str(sources / "smiles")), load_dataset(str(sources / "genki"))])
     train = split_dataset(both, seed=1).train
-    settings = replace(default_settings("happy"), mix="balanced")
+    settings = replace(TrainConfig.from_recipe("happy"), mix="balanced")
     weights = photo_weights(both, train, settings)
     first = train < both.parts[0].stop
     assert weights.mean() == pytest.approx(1)
     assert weights[first].sum() == pytest.approx(weights[~first].sum())
-    assert photo_weights(both, train, default_settings("happy")) is None
+    assert photo_weights(both, train, TrainConfig.from_recipe("happy")) is None

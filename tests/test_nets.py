@@ -16,8 +16,8 @@ from cnnapp.models.augment import AUGMENTATION, augmentation, without_augmentati
 from cnnapp.models.catalog import RECIPES, build_model
 from cnnapp.models.course import happy_model
 from cnnapp.models.fused import BatchNormalization
-from cnnapp.runs import read_run
-from cnnapp.training.fit import default_settings, load_matching_weights, train_run
+from cnnapp.runs import TrainConfig, read_run
+from cnnapp.training.fit import load_matching_weights, train_run
 from cnnapp.training.reuse import load_model
 
 from clirun import assert_one_line_error, cnnapp
@@ -56,15 +56,15 @@ def test_new_models_are_small_and_give_probabilities(name):
 
 
 def test_new_models_augment_by_default_and_course_models_do_not():
-    assert default_settings("sign-net").augment and default_settings("smile-net").augment
-    assert not default_settings("happy").augment and not default_settings("signs").augment
+    assert TrainConfig.from_recipe("sign-net").augment and TrainConfig.from_recipe("smile-net").augment
+    assert not TrainConfig.from_recipe("happy").augment and not TrainConfig.from_recipe("signs").augment
 
 
 def test_sign_net_beats_the_course_signs_model_trained_the_same_short_way(signs_six, tmp_path):
     split = split_dataset(signs_six, seed=1)
     short = {"epochs": 4, "batch_size": 32, "augment": False}  # turns up to 90 degrees take longer than 4 epochs
     scores = {
-        name: train_run(name, signs_six, split, default_settings(name, 1, **short), tmp_path / name, 0)
+        name: train_run(name, signs_six, split, TrainConfig.from_recipe(name, 1, **short), tmp_path / name, 0)
         for name in ("sign-net", "signs")
     }
     assert scores["sign-net"].accuracy > scores["signs"].accuracy + 0.2
@@ -75,7 +75,9 @@ def test_smile_net_beats_the_course_happy_model_trained_the_same_short_way(monke
     smiles = every_nth(load_dataset("smiles"), 8)
     split = split_dataset(smiles, seed=1)
     scores = {
-        name: train_run(name, smiles, split, default_settings(name, 1, epochs=4, batch_size=32), tmp_path / name, 0)
+        name: train_run(
+            name, smiles, split, TrainConfig.from_recipe(name, 1, epochs=4, batch_size=32), tmp_path / name, 0
+        )
         for name in ("smile-net", "happy")
     }
     assert scores["smile-net"].accuracy > scores["happy"].accuracy + 0.03
@@ -120,7 +122,7 @@ def augmented_run(signs_six, tmp_path_factory):
     """A short real sign-net run with augmentation on sign digits 0-5."""
     out = tmp_path_factory.mktemp("runs") / "sign-net"
     split = split_dataset(signs_six, seed=2)
-    train_run("sign-net", signs_six, split, default_settings("sign-net", 2, epochs=2), out, verbose=0)
+    train_run("sign-net", signs_six, split, TrainConfig.from_recipe("sign-net", 2, epochs=2), out, verbose=0)
     return out
 
 
@@ -182,7 +184,7 @@ def test_init_from_loads_every_matching_layer_and_a_fresh_classifier(augmented_r
 
 def test_init_from_starts_lower_than_from_scratch_and_is_recorded(augmented_run, signs_six, tmp_path):
     split = split_dataset(signs_six, seed=2)
-    scratch = default_settings("sign-net", 2, epochs=1)
+    scratch = TrainConfig.from_recipe("sign-net", 2, epochs=1)
     train_run("sign-net", signs_six, split, scratch, tmp_path / "scratch", verbose=0)
     warm = replace(scratch, init_from=str(augmented_run))
     train_run("sign-net", signs_six, split, warm, tmp_path / "warm", verbose=0)

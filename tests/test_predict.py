@@ -18,9 +18,9 @@ from cnnapp.data.datasets import load_dataset
 from cnnapp.data.images import read_image
 from cnnapp.data.splits import split_dataset
 from cnnapp.inference.export import export_onnx
-from cnnapp.runs import read_run
+from cnnapp.runs import TrainConfig, read_run
 from cnnapp.training.evaluate import probabilities
-from cnnapp.training.fit import Settings, train_run
+from cnnapp.training.fit import train_run
 from cnnapp.training.reuse import load_model
 
 from clirun import assert_one_line_error
@@ -51,7 +51,7 @@ def linked_subset(source: Path, classes: list[str], per_class: int, into: Path) 
     return into
 
 
-def train_and_export(model: str, data: Path, settings: Settings, folder: Path, by_command: bool) -> Path:
+def train_and_export(model: str, data: Path, settings: TrainConfig, folder: Path, by_command: bool) -> Path:
     """Train model on the folder, copy the run and export the copy (with `cnnapp export` or export_onnx)."""
     dataset = load_dataset(str(data))
     split = split_dataset(dataset, settings.seed)
@@ -75,8 +75,8 @@ def runs(tmp_path_factory) -> dict[str, Trained]:
         digits = [str(i) for i in range(6)]
         signs_data = linked_subset(shared / "sign-language-digits", digits, 60, root / "signs-data")
         happy_data = linked_subset(shared / "smiles", ["negatives", "positives"], 100, root / "happy-data")
-        signs_test = train_and_export("signs", signs_data, Settings(10, 32, 0.01, 1), root / "signs", True)
-        happy_test = train_and_export("happy", happy_data, Settings(3, 16, 0.001, 1), root / "happy", False)
+        signs_test = train_and_export("signs", signs_data, TrainConfig(10, 32, 0.01, 1), root / "signs", True)
+        happy_test = train_and_export("happy", happy_data, TrainConfig(3, 16, 0.001, 1), root / "happy", False)
     signs_photos = [sorted((shared / "sign-language-digits" / d).iterdir())[-1] for d in digits]
     big = sorted((shared / "sign-language-digits" / "7").glob("IMG_5874.JPG"))  # a 3024x3024 original
     happy_photos = [

@@ -135,7 +135,7 @@ def test_cv_command_on_the_real_happy_house_file(tmp_path):
     configs = {name: json.loads((out / name / "config.json").read_text()) for name in names}
     first = configs["seed-1-fold-1"]["split"]
     assert first["described"].startswith("fold 1 of 3") and first["n_test"] != 0
-    assert [configs[name]["seed"] for name in names] == [1] * 3 + [2] * 3
+    assert [configs[name]["hyperparameters"]["seed"] for name in names] == [1] * 3 + [2] * 3
 
 
 def test_seeds_command_gives_one_run_per_seed_and_keeps_groups_whole(tmp_path):

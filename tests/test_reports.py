@@ -17,8 +17,8 @@ from cnnapp.data.images import scale
 from cnnapp.data.splits import split_dataset
 from cnnapp.data.variants import VARIANTS, changed
 from cnnapp.reports.page import confusion_table, key_values
-from cnnapp.runs import read_run
-from cnnapp.training.fit import Settings, train_run
+from cnnapp.runs import TrainConfig, read_run
+from cnnapp.training.fit import train_run
 from cnnapp.training.reuse import load_model
 
 from clirun import assert_one_line_error, cnnapp
@@ -50,9 +50,9 @@ def runs(env, tmp_path_factory) -> Path:
         for name, value in env.items():
             patch.setenv(name, value)
         signs = select_classes(load_dataset("sign-digits"), [str(i) for i in range(6)])
-        train_run("signs", signs, split_dataset(signs, 1), Settings(4, 64, 0.003, 1), root / "runs" / "signs", 0)
+        train_run("signs", signs, split_dataset(signs, 1), TrainConfig(4, 64, 0.003, 1), root / "runs" / "signs", 0)
         faces = load_dataset(str(smiles_subset(Path(env["CNNAPP_DATA"]) / "smiles", root / "faces", 20)))
-        train_run("happy", faces, split_dataset(faces, 2), Settings(2, 16, 0.001, 2), root / "runs" / "happy", 0)
+        train_run("happy", faces, split_dataset(faces, 2), TrainConfig(2, 16, 0.001, 2), root / "runs" / "happy", 0)
     return root / "runs"
 
 

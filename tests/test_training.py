@@ -12,9 +12,9 @@ from hypothesis import strategies
 
 from cnnapp.data.datasets import load_course, load_dataset, select_classes
 from cnnapp.data.splits import split_dataset
-from cnnapp.runs import read_run
+from cnnapp.runs import TrainConfig, read_run
 from cnnapp.training.evaluate import probabilities, result_of
-from cnnapp.training.fit import Settings, class_weights, default_settings, train_run
+from cnnapp.training.fit import class_weights, train_run
 from cnnapp.training.reuse import evaluate_run, load_model
 
 from clirun import cnnapp
@@ -46,7 +46,7 @@ def history_of(run_dir):
 
 def test_signs_model_learns_sign_digits(signs_six, tmp_path):
     split = split_dataset(signs_six, seed=3)
-    result = train_run("signs", signs_six, split, Settings(30, 64, 0.003, 3), tmp_path / "run", verbose=0)
+    result = train_run("signs", signs_six, split, TrainConfig(30, 64, 0.003, 3), tmp_path / "run", verbose=0)
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics == result.metrics()
     run = tmp_path / "run"
@@ -68,7 +68,8 @@ def test_signs_model_learns_sign_digits(signs_six, tmp_path):
     }
     assert np.array(metrics["confusion_matrix"]).sum() == len(split.test)
     config = json.loads((run / "config.json").read_text())
-    assert config["model"] == "signs" and config["seed"] == 3
+    assert config["model"] == "signs" and config["hyperparameters"]["seed"] == 3
+    assert "seed" not in config and "seed" not in config["split"]  # the seed is recorded once
     assert config["data"]["fingerprint"] == signs_six.fingerprint
     assert config["hyperparameters"]["learning_rate"] == 0.003
     assert config["split"]["n_test"] == len(split.test) and config["split"]["fractions"] == [0.7, 0.15, 0.15]
@@ -79,7 +80,7 @@ def test_signs_model_learns_sign_digits(signs_six, tmp_path):
 
 def test_a_reloaded_run_predicts_exactly_as_it_did_when_trained(signs_six, tmp_path):
     split = split_dataset(signs_six, seed=4)
-    trained = train_run("signs", signs_six, split, Settings(3, 64, 0.001, 4), tmp_path / "run", verbose=0)
+    trained = train_run("signs", signs_six, split, TrainConfig(3, 64, 0.001, 4), tmp_path / "run", verbose=0)
     reloaded = load_model(read_run(tmp_path / "run"))
     again = result_of(probabilities(reloaded, signs_six.x[split.test]), signs_six.y[split.test], trained.class_names)
     assert (again.loss, again.confusion_matrix) == (trained.loss, trained.confusion_matrix)
@@ -94,7 +95,7 @@ def test_the_same_seed_gives_the_same_metrics(signs_six, tmp_path):
     runs = []
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
         split = split_dataset(small, seed)
-        runs.append(train_run("signs", small, split, Settings(4, 32, 0.003, seed), tmp_path / name, verbose=0))
+        runs.append(train_run("signs", small, split, TrainConfig(4, 32, 0.003, seed), tmp_path / name, verbose=0))
     assert runs[0].loss == runs[1].loss
     assert runs[0].confusion_matrix == runs[1].confusion_matrix
     assert runs[0].loss != runs[2].loss
@@ -115,7 +116,9 @@ def test_happy_model_learns_smiles(monkeypatch, tmp_path):
     monkeypatch.setenv("CNNAPP_DATA", str(need_shared("smiles")))
     smiles = every_nth(load_dataset("smiles"), 4)
     split = split_dataset(smiles, seed=1)
-    result = train_run("happy", smiles, split, default_settings("happy", 1, epochs=4), tmp_path / "run", verbose=0)
+    result = train_run(
+        "happy", smiles, split, TrainConfig.from_recipe("happy", 1, epochs=4), tmp_path / "run", verbose=0
+    )
     history = history_of(tmp_path / "run")
     assert history["loss"][-1] < history["loss"][0]
     majority = np.bincount(smiles.y[split.test]).max() / len(split.test)
@@ -131,7 +134,7 @@ def test_happy_model_on_course_files_made_from_the_real_test_file(tmp_path):
     dataset = load_dataset(str(tmp_path))
     split = split_dataset(dataset, seed=1)
     assert len(split.train) == 110 and np.array_equal(split.val, split.test)
-    result = train_run("happy", dataset, split, default_settings("happy", 1), tmp_path / "run", verbose=0)
+    result = train_run("happy", dataset, split, TrainConfig.from_recipe("happy", 1), tmp_path / "run", verbose=0)
     history = history_of(tmp_path / "run")
     assert history["loss"][-1] < 0.5 * history["loss"][0]
     assert history["accuracy"][-1] > 0.9
@@ -170,6 +173,13 @@ def test_train_and_evaluate_through_the_command(tmp_path):
     stored = json.loads((out / "metrics.json").read_text())
     assert evaluation["accuracy"] == stored["test_accuracy"] and evaluation["n"] == stored["n_test"]
     assert set(evaluation["per_class_accuracy"]) == {"0", "1", "2"}
+
+    again = tmp_path / "again"
+    result = cnnapp("train", "--config", str(out / "config.json"), "--out", str(again), env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    first, second = (json.loads((run / "config.json").read_text()) for run in (out, again))
+    assert {key for key in first if first[key] != second[key]} == {"created", "command"}
+    assert json.loads((again / "metrics.json").read_text())["confusion_matrix"] == stored["confusion_matrix"]
 
 
 @hypothesis.given(strategies.lists(strategies.integers(0, 5), min_size=1, max_size=200))

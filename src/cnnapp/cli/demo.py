@@ -12,6 +12,7 @@ from cnnapp.data.datasets import Dataset, load_dataset, select_classes
 from cnnapp.data.sources import SOURCES, TIMEOUT
 from cnnapp.errors import CnnappError
 from cnnapp.progress import duration
+from cnnapp.runs import TrainConfig
 from cnnapp.settings import data_dir, mirror
 
 COURSE_SIGNS_ACCURACY = 0.80
@@ -71,7 +72,7 @@ def demo(out: Path, seed: int) -> None:
             raise SystemExit(EXIT_CHECK_FAILED)
     rows = []
     for model, dataset in pairs:
-        settings = lazy.default_settings(model, seed)
+        settings = TrainConfig.from_recipe(model, seed)
         split = lazy.without_leaks(dataset, lazy.split_dataset(dataset, seed), "drop")
         click.echo(
             f"\n== {model} on {dataset.name} ({', '.join(dataset.class_names)}): "

@@ -17,7 +17,7 @@ SLOW = {
     "cnnapp.reports.report": ("write_report",),
     "cnnapp.training.adapt": ("adapt_run",),
     "cnnapp.training.chief": ("bound_server", "parse_address", "wait_for_chief"),
-    "cnnapp.training.fit": ("default_settings", "train_run", "use_threads"),
+    "cnnapp.training.fit": ("train_run", "use_threads"),
     "cnnapp.training.protocols": ("cross_validation_plan", "run_group", "seeds_plan", "what_varies"),
     "cnnapp.training.reuse": ("evaluate_run",),
     "cnnapp.training.tune": ("search", "work"),

@@ -1,18 +1,19 @@
 """`cnnapp summary`, `cnnapp train` and `cnnapp evaluate`."""
 
 import json
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from cnnapp.cli import lazy
 from cnnapp.cli.app import EXIT_CHECK_FAILED, POSITIVE, SEED
 from cnnapp.data.datasets import Dataset, load_dataset, mixed, parse_classes, sampled, select_classes
 from cnnapp.errors import CnnappError
 from cnnapp.models.catalog import RECIPES, build_model, check_classes, recipe
-from cnnapp.runs import read_run
+from cnnapp.runs import CONFIG_FILE, TrainConfig, read_run
 
 
 def protocol_help() -> str:
@@ -177,41 +178,58 @@ training_options = with_options(TRAINING_OPTIONS)
 
 
 def prepared(
-    model: str, data_name: str, classes: str | None, groups: str | None, out: Path, init_from: Path | None
+    model: str,
+    data_name: str,
+    classes: str | None,
+    groups: str | None,
+    out: Path,
+    init_from: Path | str | None,
+    most_per_source: int | None,
 ) -> Dataset:
-    """The chosen data, checked with the model, its groups, the output folder and the starting run, before
-    TensorFlow loads."""
+    """The chosen data (each source drawn down to most_per_source photos, if given), checked with the model, its
+    groups, the output folder and the starting run, before TensorFlow loads."""
     recipe(model)
     if out.exists():
         raise CnnappError(f"{out}: already exists; choose another --out or remove it")
     if init_from:
         read_run(init_from)
-    dataset = chosen_data(data_name, classes, recipe(model).most_per_source)
+    dataset = chosen_data(data_name, classes, most_per_source)
     check_classes(model, dataset.class_names)
     if groups:
         lazy.group_ids(dataset, groups)
     return dataset
 
 
-def settings_for(model: str, seed: int, options: dict):
-    """The model's protocol with the given options in place of its defaults."""
-    init_from = options["init_from"]
-    return lazy.default_settings(
-        model,
-        seed,
-        epochs=options["epochs"],
-        batch_size=options["batch_size"],
-        learning_rate=options["learning_rate"],
-        augment=options["augment"],
-        crop=options["crop"],
-        colour=options["colour"],
-        balance=options["balance"],
-        init_from=str(init_from) if init_from else None,
-    )
+def settings_for(model: str, seed: int, options: dict) -> TrainConfig:
+    """The model's protocol with the given options (those of TrainConfig's settings) in place of its defaults."""
+    given = {f.name: options[f.name] for f in fields(TrainConfig) if f.name in options}
+    if given["init_from"]:
+        given["init_from"] = str(given["init_from"])
+    return TrainConfig.from_recipe(model, seed, **given)
+
+
+def given(ctx: click.Context, besides: tuple[str, ...]) -> list[str]:
+    """The options and arguments of a command line that were given, as spelt there (--epochs, MODEL), but those
+    named besides."""
+    return [
+        param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+        for param in ctx.command.params
+        if param.name not in besides and ctx.get_parameter_source(param.name) != ParameterSource.DEFAULT
+    ]
+
+
+def rerun(config: Path) -> tuple:
+    """What `train --config RUN/config.json` trains: the run's model, data, classes, groups, leak rule and
+    settings (its seed with them)."""
+    if config.name != CONFIG_FILE:
+        raise CnnappError(f"--config {config}: expected a run's {CONFIG_FILE}")
+    run = read_run(config.parent)
+    data = ",".join(run.data_names)
+    return run.model, data, ",".join(run.class_names), run.split.groups, run.leaks_action, run.train_config
 
 
 @click.command(short_help="Train a model on a dataset into a run folder.", epilog=PROTOCOLS)
-@training_options
+@with_options([click.argument("model", required=False), *TRAINING_OPTIONS[1:]])
 @click.option("--seed", type=SEED, default=1, show_default=True, help="Seeds the split, the weights and the shuffling.")
 @click.option(
     "--mix",
@@ -229,8 +247,16 @@ def settings_for(model: str, seed: int, options: dict):
     help="Test photos that are also in training or validation, or repeat in the test (exact or near duplicates): "
     "take them out of the test, or refuse to train.",
 )
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    help="A run's config.json: train that run again (its model, data, classes, groups, seed and settings) into "
+    "--out; no MODEL and no other option but --out and --resume.",
+)
+@click.pass_context
 def train(
-    model: str,
+    ctx: click.Context,
+    model: str | None,
     data_name: str,
     classes: str | None,
     groups: str | None,
@@ -239,6 +265,7 @@ def train(
     seed: int,
     mix: str,
     leaks: str,
+    config: Path | None,
     **options,
 ) -> None:
     """Train MODEL (happy, signs, smile-net, sign-net, smile-gate, sign-reader) on a dataset and write a run folder.
@@ -252,14 +279,23 @@ def train(
       cnnapp train sign-net --data sign-digits --classes 0-5 --groups 'IMG_(\\d+)\\d'
       cnnapp train sign-net --data sign-digits --out runs/digits --resume   # after a stop
       cnnapp train smile-net --data smiles,genki4k,celeba-10k,mtfl-net --mix balanced
+      cnnapp train --config runs/smiles/config.json --out runs/smiles-again
     """
     if resume and out is None:
         raise CnnappError("--resume needs the --out of the stopped training")
-    data_name, classes, groups = recipe_data(model, data_name, classes, groups)
+    if config:
+        others = given(ctx, besides=("config", "out", "resume"))
+        if others:
+            raise CnnappError(f"--config: trains the run as it was; drop {', '.join(others)}")
+        model, data_name, classes, groups, leaks, settings = rerun(config)
+    elif model is None:
+        raise CnnappError("MODEL: name the model to train, or give --config RUN/config.json")
+    else:
+        data_name, classes, groups = recipe_data(model, data_name, classes, groups)
+        settings = replace(settings_for(model, seed, options), mix=mix)
     out = out or default_out(model, data_name)
-    dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
-    settings = replace(settings_for(model, seed, options), mix=mix)
-    split = lazy.split_dataset(dataset, seed, groups=groups)
+    dataset = prepared(model, data_name, classes, groups, out, settings.init_from, settings.most_per_source)
+    split = lazy.split_dataset(dataset, settings.seed, groups=groups)
     if len(split.train) == 0:
         raise CnnappError(f"{dataset.source}: has no training images (only a test file)")
     split = lazy.without_leaks(dataset, split, leaks)

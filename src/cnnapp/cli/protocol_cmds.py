@@ -9,6 +9,7 @@ from cnnapp.cli import lazy
 from cnnapp.cli.model_cmds import PROTOCOLS, default_out, prepared, recipe_data, settings_for, training_options
 from cnnapp.data.datasets import parse_classes
 from cnnapp.errors import CnnappError
+from cnnapp.models.catalog import recipe
 
 if TYPE_CHECKING:
     from cnnapp.training.evaluate import Result
@@ -56,7 +57,7 @@ def cv(model, data_name, classes, groups, out, resume, folds, seed_text, **optio
         raise CnnappError("--resume needs the --out of the stopped cross-validation")
     data_name, classes, groups = recipe_data(model, data_name, classes, groups)
     out = out or default_out(f"cv-{model}", data_name)
-    dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
+    dataset = prepared(model, data_name, classes, groups, out, options["init_from"], recipe(model).most_per_source)
     plan = lazy.cross_validation_plan(dataset, folds, numbers, lambda seed: settings_for(model, seed, options), groups)
     protocol = {"kind": "cross-validation", "folds": folds, "seeds": numbers, "groups": groups}
     summary = lazy.run_group(model, dataset, plan, out, protocol, True, print_member, resume)
@@ -81,7 +82,7 @@ def seeds(model, data_name, classes, groups, out, resume, seed_text, **options) 
         raise CnnappError("--resume needs the --out of the stopped seeds run")
     data_name, classes, groups = recipe_data(model, data_name, classes, groups)
     out = out or default_out(f"seeds-{model}", data_name)
-    dataset = prepared(model, data_name, classes, groups, out, options["init_from"])
+    dataset = prepared(model, data_name, classes, groups, out, options["init_from"], recipe(model).most_per_source)
     plan = lazy.seeds_plan(dataset, numbers, lambda seed: settings_for(model, seed, options), groups)
     protocol = {"kind": "seeds", "seeds": numbers, "groups": groups, "varies": lazy.what_varies(dataset)}
     click.echo(f"{dataset.name}: {protocol['varies']}")

@@ -9,6 +9,7 @@ from cnnapp.cli import lazy
 from cnnapp.cli.app import POSITIVE, SEED, Finite
 from cnnapp.cli.model_cmds import PROTOCOLS, RECIPE_OPTIONS, prepared, recipe_data, with_options
 from cnnapp.errors import CnnappError
+from cnnapp.models.catalog import recipe
 
 FIXED = "Fix it instead of searching it."
 
@@ -104,7 +105,7 @@ def tune(
     server = lazy.bound_server(address) if chief else None
     if worker:
         lazy.wait_for_chief(address, wait, click.echo)
-    dataset = prepared(model, data_name, classes, groups, out, None)
+    dataset = prepared(model, data_name, classes, groups, out, None, recipe(model).most_per_source)
     if threads or worker:
         lazy.use_threads(threads or 1)
     split = lazy.split_dataset(dataset, seed, groups=groups)

@@ -86,7 +86,7 @@ def config_section(run: Run) -> str:
         split_rows.append(("leak check", f"{leaks['rule']}; {leaks['action']}: {len(named)} test photos"))
         split_rows.append(("leaked test photos", named or "none"))
     other = [
-        ("seed", made.seed),
+        ("seed", run.seed),
         ("initial weights", made.initial_weights),
         ("created", made.created),
         ("command", made.command),

@@ -9,11 +9,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnnapp.data.datasets import NAMED
 from cnnapp.data.views import VIEW_CHOICES, View
 from cnnapp.errors import CnnappError
 from cnnapp.files import writing_file
+from cnnapp.runs.config import TrainConfig
 from cnnapp.runs.records import DataRecord, Provenance, SplitRecord, view_of
-from cnnapp.runs.results import NAMED, Result, Training
+from cnnapp.runs.results import FIGURES, Result, Training
 
 KERAS_FILE = "model.keras"
 ONNX_FILE = "model.onnx"
@@ -78,6 +80,18 @@ class Run:
         return [DataRecord.of(source, source) for source in sources] or [self.data]
 
     @property
+    def data_names(self) -> list[str]:
+        """What names the run's data again, source by source (as --data does): a named dataset's name, else the
+        place it was read from."""
+        return [source.name if source.name in NAMED else str(source.source) for source in self.sources]
+
+    @property
+    def leaks_action(self) -> str:
+        """What the run did with leaked test photos: "drop" them (also what a run from before the check did) or
+        "refuse" to train."""
+        return (self.split.leaks or {}).get("action", "drop")
+
+    @property
     def mixed(self) -> bool:
         """Whether the run trained on several sources mixed."""
         return bool(self.config["data"].get("sources"))
@@ -86,6 +100,17 @@ class Run:
     def settings(self) -> dict:
         """The run's training settings as config.json records them (its "hyperparameters"), for display."""
         return self.config.get("hyperparameters", {})
+
+    @property
+    def seed(self) -> int | None:
+        """The run's one seed: of its split, its weights and its shuffling (a run before 0.2 recorded it thrice)."""
+        return self.settings.get("seed", self.config.get("seed"))
+
+    @property
+    def train_config(self) -> TrainConfig:
+        """The settings the run trained with, to continue or repeat it; CnnappError naming config.json when they
+        are not those of a training this version knows (an adapted run's, say)."""
+        return TrainConfig.from_record({**self.settings, "seed": self.seed}, self.path / CONFIG_FILE)
 
     @property
     def most_per_source(self) -> int | None:
@@ -111,7 +136,7 @@ class Run:
     def result(self) -> Result:
         """The run's figures on its test photos, as metrics.json records them; CnnappError naming the file when it
         lacks one."""
-        missing = [key for key in NAMED if key not in self.metrics]
+        missing = [key for key in FIGURES if key not in self.metrics]
         if missing:
             raise CnnappError(f"{self.path / 'metrics.json'}: lacks {', '.join(missing)}")
         return Result.from_metrics(self.metrics)

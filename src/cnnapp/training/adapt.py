@@ -133,13 +133,12 @@ def adapted_config(base: Run, model: keras.Model, dataset: Dataset, seed: int) -
         "split": {
             "described": f"all {len(dataset.y)} photos fit the readout; its figures are {folds}-fold "
             f"cross-validated on them (stratified, seed {seed})",
-            "seed": seed,
             "n_train": len(dataset.y),
             "n_val": 0,
             "n_test": 0,
             "n_images": len(dataset.y),
             "validates_on_test": False,
-            "cross_validation": {"folds": folds, "stratified": True, "seed": seed, "n_photos": len(dataset.y)},
+            "cross_validation": {"folds": folds, "stratified": True, "n_photos": len(dataset.y)},
         },
         "hyperparameters": {
             "crop": view.crop,
@@ -150,7 +149,6 @@ def adapted_config(base: Run, model: keras.Model, dataset: Dataset, seed: int) -
             "seed": seed,
         },
         "initial_weights": base_record(base, model),
-        "seed": seed,
         **provenance(),
     }
 

@@ -6,7 +6,7 @@ import platform
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -20,63 +20,29 @@ from cnnapp.data.datasets import Dataset, part_of
 from cnnapp.data.faces import RULE as FACE_RULE
 from cnnapp.data.images import model_inputs
 from cnnapp.data.splits import Split
-from cnnapp.data.views import View, seen_dataset
+from cnnapp.data.views import seen_dataset
 from cnnapp.errors import CnnappError
 from cnnapp.files import writing_file, writing_folder
 from cnnapp.models.augment import without_augmentation
 from cnnapp.models.catalog import build_model, recipe
 from cnnapp.models.fused import keras_batch_norm
 from cnnapp.progress import Progress, duration, time_left
-from cnnapp.runs import Run, read_history, read_run, same_training, write_config, write_metrics, written_result
+from cnnapp.runs import (
+    Run,
+    TrainConfig,
+    read_history,
+    read_run,
+    same_training,
+    write_config,
+    write_metrics,
+    written_result,
+)
 from cnnapp.training.curves import plot_history
 from cnnapp.training.evaluate import Result, probabilities, result_of, targets
 from cnnapp.training.reuse import load_model, unseen_by
 
 BACKUP = "backup"
 """The folder of a run being written where Keras's BackupAndRestore keeps the last finished epoch."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The hyperparameters of one training."""
-
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    seed: int
-    augment: bool = False  # train behind the recipe's random augmentation layers
-    schedule: str = "constant"  # or "cosine": the learning rate decays to zero over the epochs
-    init_from: str | None = None  # a run folder whose weights the model starts from
-    crop: str = "none"  # or "face": the model sees the face found in each photo (see data/faces.py)
-    colour: str = "colour"  # or "grey": the model sees only the grey levels
-    balance: bool = False  # weigh each class's training photos so that every class counts as much in the loss
-    mix: str = "size"  # or "balanced": each source of mixed data weighs the same in the loss, whatever its size
-    marks: str = "none"  # or "face", "hand": the model also reads the landmarks of each photo (see data/views.py)
-    most_per_source: int | None = None  # each source is drawn down to at most this many photos (data.sampled)
-
-    @property
-    def view(self) -> View:
-        """How the model sees a photo."""
-        return View(self.crop, self.colour, self.marks)
-
-
-def default_settings(model: str, seed: int = 1, **overrides) -> Settings:
-    """The model's own protocol, with any given value (not None) taking its place."""
-    chosen = recipe(model)
-    values = {
-        "epochs": chosen.epochs,
-        "batch_size": chosen.batch_size,
-        "learning_rate": chosen.learning_rate,
-        "augment": chosen.augment,
-        "schedule": chosen.schedule,
-        "crop": chosen.crop,
-        "colour": chosen.colour,
-        "balance": chosen.balance,
-        "marks": chosen.marks,
-        "most_per_source": chosen.most_per_source,
-    }
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return Settings(seed=seed, **values)
 
 
 def seed_everything(seed: int) -> None:
@@ -175,7 +141,7 @@ def class_weights(labels: np.ndarray, classes: int) -> dict[int, float]:
     return {c: len(labels) / (present * n) for c, n in enumerate(counts) if n}
 
 
-def photo_weights(dataset: Dataset, train: np.ndarray, settings: Settings) -> np.ndarray | None:
+def photo_weights(dataset: Dataset, train: np.ndarray, settings: TrainConfig) -> np.ndarray | None:
     """Each training photo's weight in the loss (a mean of 1): balanced classes, balanced sources or both; None
     when every photo weighs the same."""
     weights = np.ones(len(train))
@@ -196,7 +162,7 @@ def fit(
     binary: bool,
     dataset: Dataset,
     split: Split,
-    settings: Settings,
+    settings: TrainConfig,
     folder: Path,
     shown: keras.callbacks.Callback | None,
     best_loss: float | None = None,
@@ -297,7 +263,7 @@ def train_run(
     model_name: str,
     dataset: Dataset,
     split: Split,
-    settings: Settings,
+    settings: TrainConfig,
     out: Path,
     verbose: bool = False,
     replace: bool = False,
@@ -391,7 +357,7 @@ def finished_epochs(folder: Path) -> float | None:
 
 
 def validated(
-    model_name: str, dataset: Dataset, split: Split, settings: Settings, folder: Path, label: str
+    model_name: str, dataset: Dataset, split: Split, settings: TrainConfig, folder: Path, label: str
 ) -> dict[str, list[float]]:
     """Train a fresh model into folder as train_run does (continuing a stopped training there) and test nothing,
     its epochs' progress under label on stderr: the history of every epoch, training and validation."""
@@ -405,7 +371,7 @@ def validated(
 
 
 def trained(
-    model: keras.Model, binary: bool, dataset: Dataset, split: Split, settings: Settings, folder: Path, verbose: bool
+    model: keras.Model, binary: bool, dataset: Dataset, split: Split, settings: TrainConfig, folder: Path, verbose: bool
 ) -> Result:
     """Train into folder (continuing a stopped training there), keep the chosen epoch as model.keras, test it;
     verbose: print a line for each epoch and the epoch kept."""
@@ -480,7 +446,7 @@ def kept_line(history: dict[str, list[float]], kept: str) -> str:
 
 
 def config_of(
-    model_name: str, model: keras.Model, dataset: Dataset, split: Split, settings: Settings, initial: dict | None
+    model_name: str, model: keras.Model, dataset: Dataset, split: Split, settings: TrainConfig, initial: dict | None
 ) -> dict:
     """Everything needed to run a training again; initial says where the starting weights came from, if a run.
 
@@ -495,7 +461,6 @@ def config_of(
         "data": {**data_record(dataset), "sources": sources_of(dataset, split) if dataset.parts else None},
         "split": {
             "described": split.described,
-            "seed": split.seed,
             "fractions": split.fractions,
             "groups": split.groups,
             "n_train": len(split.train),
@@ -508,13 +473,12 @@ def config_of(
             "leaks": split.leaks,
         },
         "hyperparameters": {
-            **asdict(settings),
+            **settings.record(),
             "optimizer": "adam",
             "loss": "binary_crossentropy" if binary else "categorical_crossentropy",
         },
         "face_rule": FACE_RULE if settings.crop == "face" else None,
         "initial_weights": initial,
-        "seed": settings.seed,
         **provenance(),
     }
 

@@ -8,11 +8,11 @@ import numpy as np
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.splits import Split, fold_splits, split_dataset
 from cnnapp.files import writing_folder
-from cnnapp.runs import read_run, write_json
+from cnnapp.runs import TrainConfig, read_run, write_json
 from cnnapp.training.evaluate import Result
-from cnnapp.training.fit import Settings, check_start, train_run
+from cnnapp.training.fit import check_start, train_run
 
-Plan = list[tuple[str, Split, Settings]]  # (member name, its split, its settings) for each training
+Plan = list[tuple[str, Split, TrainConfig]]  # (member name, its split, its settings) for each training
 
 
 def summarise(members: dict[str, Result]) -> dict:
@@ -55,7 +55,7 @@ def run_group(
     with writing_folder(out, resumable=True, resume=resume) as folder:
         for name, split, settings in plan:
             if (folder / name).is_dir():
-                members[name] = Result.from_metrics(read_run(folder / name).metrics)
+                members[name] = read_run(folder / name).result
             else:
                 members[name] = train_run(model, dataset, split, settings, folder / name, verbose, resume=resume)
             report(name, members[name])
@@ -65,7 +65,7 @@ def run_group(
 
 
 def cross_validation_plan(
-    dataset: Dataset, folds: int, seeds: list[int], settings_for: Callable[[int], Settings], groups: str | None
+    dataset: Dataset, folds: int, seeds: list[int], settings_for: Callable[[int], TrainConfig], groups: str | None
 ) -> Plan:
     """One member per fold and seed: each seed draws its own folds and its own initial weights."""
     return [
@@ -75,7 +75,9 @@ def cross_validation_plan(
     ]
 
 
-def seeds_plan(dataset: Dataset, seeds: list[int], settings_for: Callable[[int], Settings], groups: str | None) -> Plan:
+def seeds_plan(
+    dataset: Dataset, seeds: list[int], settings_for: Callable[[int], TrainConfig], groups: str | None
+) -> Plan:
     """One member per seed: each seed draws its own held-out split and its own initial weights."""
     return [(f"seed-{seed}", split_dataset(dataset, seed, groups=groups), settings_for(seed)) for seed in seeds]
 

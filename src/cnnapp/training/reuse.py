@@ -13,7 +13,7 @@ from cnnapp.data.datasets import Dataset, sampled, select_classes
 from cnnapp.data.views import seen_dataset
 from cnnapp.errors import CnnappError
 from cnnapp.models.outputs import checked
-from cnnapp.runs import DataRecord, Run, read_run
+from cnnapp.runs import CONFIG_FILE, DataRecord, Run, read_run
 from cnnapp.training.evaluate import Result, probabilities, result_of
 
 
@@ -81,7 +81,7 @@ def recorded_test(run: Run, data: Dataset, record: DataRecord | None = None) -> 
     """The run's test images in the data it trained on (matched to its classes), exactly as its config records
     them (in record, one source of mixed data, else the run's data); CnnappError when they cannot be found
     again."""
-    split, where = (record or run.data).split, run.path / "config.json"
+    split, where = (record or run.data).split, run.path / CONFIG_FILE
     if split.test_indices is None:
         raise CnnappError(f"{where}: does not record its test images, so they cannot be told from its training images")
     which = np.asarray(split.test_indices, dtype=np.int64)

@@ -25,15 +25,15 @@ from cnnapp.data.splits import Split
 from cnnapp.errors import CnnappError
 from cnnapp.files import writing_folder
 from cnnapp.models.catalog import recipe
-from cnnapp.runs import read_json, write_json
+from cnnapp.runs import TrainConfig, read_json, write_json
 from cnnapp.training.chief import HEARTBEAT, Address, serve
 from cnnapp.training.evaluate import Result
-from cnnapp.training.fit import BACKUP, Settings, train_run, validated
+from cnnapp.training.fit import BACKUP, train_run, validated
 from cnnapp.training.trials import plot_trials, write_trials
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 SETTINGS = ("learning_rate", "batch_size", "epochs", "augment", "schedule")
-"""The settings a search chooses, as named in Settings and in the trials' hyperparameters."""
+"""The settings a search chooses, as named in TrainConfig and in the trials' hyperparameters."""
 KEPT = ("crop", "colour", "balance")
 """The settings every trial of a search shares: the model's recipe's, or the ones given."""
 MEASURES = ("val_accuracy", "val_loss", "kept_epoch", "seconds")
@@ -70,9 +70,9 @@ def search_space(
     return hp
 
 
-def settings_of(values: dict) -> Settings:
+def settings_of(values: dict) -> TrainConfig:
     """The training settings of a trial's hyperparameter values."""
-    return Settings(
+    return TrainConfig(
         epochs=int(values.get("tuner/epochs", values.get("epochs"))),
         batch_size=int(values["batch_size"]),
         learning_rate=float(values["learning_rate"]),
@@ -85,8 +85,8 @@ def settings_of(values: dict) -> Settings:
     )
 
 
-def described(settings: Settings) -> str:
-    """Settings in words, for one line."""
+def described(settings: TrainConfig) -> str:
+    """TrainConfig in words, for one line."""
     return (
         f"learning rate {settings.learning_rate:.3g}, batch {settings.batch_size}, {settings.epochs} epochs, "
         f"augmentation {'on' if settings.augment else 'off'}, {settings.schedule} schedule"
@@ -173,11 +173,11 @@ class SearchRules:
 
 
 class RandomSearch(SearchRules, keras_tuner.oracles.RandomSearchOracle):
-    """Settings drawn at random from the space."""
+    """TrainConfig drawn at random from the space."""
 
 
 class Bayesian(SearchRules, keras_tuner.oracles.BayesianOptimizationOracle):
-    """Settings chosen by a Gaussian process fitted to the trials so far."""
+    """TrainConfig chosen by a Gaussian process fitted to the trials so far."""
 
 
 class Hyperband(SearchRules, keras_tuner.oracles.HyperbandOracle):
