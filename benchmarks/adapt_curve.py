@@ -26,13 +26,13 @@ import numpy as np
 from cnnapp.data.datasets import load_dataset
 from cnnapp.data.images import scale
 from cnnapp.data.views import seen_dataset
+from cnnapp.evaluation.evaluate import probabilities, targets
+from cnnapp.evaluation.reuse import load_model
 from cnnapp.models.catalog import build_model
 from cnnapp.runs import TrainConfig, read_run
 from cnnapp.settings import data_dir
 from cnnapp.training.adapt import body_of, features_of, fit_readout, readout_probabilities
-from cnnapp.training.evaluate import probabilities, targets
 from cnnapp.training.fit import seed_everything
-from cnnapp.training.reuse import load_model
 
 
 def drawn(labels: np.ndarray, pool: np.ndarray, k: int, seed: int) -> np.ndarray:

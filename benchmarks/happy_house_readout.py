@@ -32,9 +32,9 @@ from cnnapp.data.datasets import load_dataset
 from cnnapp.data.images import scale
 from cnnapp.data.splits import split_dataset
 from cnnapp.data.views import seen_dataset
+from cnnapp.evaluation.reuse import images_to_evaluate, load_model, matched
 from cnnapp.runs import read_run
 from cnnapp.settings import data_dir
-from cnnapp.training.reuse import images_to_evaluate, load_model, matched
 
 READOUT_PHOTOS = 3000
 """How many of the run's training photos (drawn with the run's seed) a readout is fit on."""

@@ -19,9 +19,9 @@ from PIL import Image
 from sklearn.metrics import roc_auc_score
 
 from cnnapp.data.datasets import load_dataset
+from cnnapp.evaluation.reuse import evaluate_run
 from cnnapp.inference import load
 from cnnapp.settings import data_dir
-from cnnapp.training.reuse import evaluate_run
 
 
 def scaled_and_padded(image: np.ndarray, scale: int = 4) -> Image.Image:

@@ -54,7 +54,7 @@ from cnnapp.data.datasets import load_dataset, parse_classes, select_classes
 from cnnapp.data.images import scale
 from cnnapp.data.splits import split_dataset
 from cnnapp.models.catalog import recipe
-from cnnapp.training.evaluate import targets
+from cnnapp.evaluation.evaluate import targets
 
 name, data, classes, epochs, seed = json.loads(sys.argv[1])
 dataset = load_dataset(data)

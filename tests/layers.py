@@ -11,6 +11,7 @@ LAYERS = [
     ["cnnapp.data"],
     ["cnnapp.models"],
     ["cnnapp.runs"],
+    ["cnnapp.evaluation"],
     ["cnnapp.training"],
     ["cnnapp.inference", "cnnapp.reports"],
     ["cnnapp.web"],

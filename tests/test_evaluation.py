@@ -10,10 +10,10 @@ import pytest
 from cnnapp.data.datasets import load_course, load_dataset, select_classes
 from cnnapp.data.splits import split_dataset
 from cnnapp.errors import CnnappError
+from cnnapp.evaluation.reuse import evaluate_run
 from cnnapp.runs import TrainConfig
 from cnnapp.training.fit import train_run
 from cnnapp.training.protocols import cross_validation_plan, run_group, seeds_plan, what_varies
-from cnnapp.training.reuse import evaluate_run
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared, write_course_file

@@ -13,9 +13,9 @@ import cnnapp
 from cnnapp.data.course import read_course_file
 from cnnapp.data.faces import RULE, as_seen, face_crops, find_faces
 from cnnapp.data.images import fit_square, read_image
+from cnnapp.evaluation.evaluate import probabilities
+from cnnapp.evaluation.reuse import load_model
 from cnnapp.runs import TrainConfig, read_run, write_json
-from cnnapp.training.evaluate import probabilities
-from cnnapp.training.reuse import load_model
 from cnnapp.web.app import create_app
 from cnnapp.web.served import load_served
 

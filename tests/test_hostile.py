@@ -25,9 +25,9 @@ from cnnapp.data.datasets import load_course, parse_classes
 from cnnapp.data.faces import cropped_dataset
 from cnnapp.data.folders import fingerprint_files, load_folder
 from cnnapp.errors import CnnappError, printable
+from cnnapp.evaluation.reuse import checked_probabilities, load_model
 from cnnapp.files import writing_folder
 from cnnapp.runs import Run, read_run, write_json
-from cnnapp.training.reuse import checked_probabilities, load_model
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared, random_course_arrays, write_course_file

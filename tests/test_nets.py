@@ -12,13 +12,14 @@ import pytest
 from cnnapp.data.datasets import load_dataset, select_classes
 from cnnapp.data.images import scale
 from cnnapp.data.splits import split_dataset
+from cnnapp.evaluation.reuse import load_model
 from cnnapp.models.augment import AUGMENTATION, augmentation, without_augmentation
 from cnnapp.models.catalog import RECIPES, build_model
 from cnnapp.models.course import happy_model
 from cnnapp.models.fused import BatchNormalization
 from cnnapp.runs import TrainConfig, read_run
-from cnnapp.training.fit import load_matching_weights, train_run
-from cnnapp.training.reuse import load_model
+from cnnapp.training.fit import train_run
+from cnnapp.training.warm import load_matching_weights
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import every_nth, need_shared

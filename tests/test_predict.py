@@ -17,11 +17,11 @@ import cnnapp
 from cnnapp.data.datasets import load_dataset
 from cnnapp.data.images import read_image
 from cnnapp.data.splits import split_dataset
+from cnnapp.evaluation.evaluate import probabilities
+from cnnapp.evaluation.reuse import load_model
 from cnnapp.inference.export import export_onnx
 from cnnapp.runs import TrainConfig, read_run
-from cnnapp.training.evaluate import probabilities
 from cnnapp.training.fit import train_run
-from cnnapp.training.reuse import load_model
 
 from clirun import assert_one_line_error
 from clirun import cnnapp as run_cnnapp

@@ -8,7 +8,7 @@ import pytest
 from cnnapp.data.datasets import load_course, load_image_folder
 from cnnapp.data.splits import fold_splits, group_ids, split_dataset
 from cnnapp.errors import CnnappError
-from cnnapp.training.evaluate import Result
+from cnnapp.runs import Result
 from cnnapp.training.protocols import summarise
 
 from clirun import assert_one_line_error, cnnapp

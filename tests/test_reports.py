@@ -16,10 +16,10 @@ from cnnapp.data.datasets import load_dataset, select_classes
 from cnnapp.data.images import scale
 from cnnapp.data.splits import split_dataset
 from cnnapp.data.variants import VARIANTS, changed
+from cnnapp.evaluation.reuse import load_model
 from cnnapp.reports.page import confusion_table, key_values
 from cnnapp.runs import TrainConfig, read_run
 from cnnapp.training.fit import train_run
-from cnnapp.training.reuse import load_model
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared

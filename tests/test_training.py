@@ -12,10 +12,10 @@ from hypothesis import strategies
 
 from cnnapp.data.datasets import load_course, load_dataset, select_classes
 from cnnapp.data.splits import split_dataset
+from cnnapp.evaluation.evaluate import probabilities, result_of
+from cnnapp.evaluation.reuse import evaluate_run, load_model
 from cnnapp.runs import TrainConfig, read_run
-from cnnapp.training.evaluate import probabilities, result_of
 from cnnapp.training.fit import class_weights, train_run
-from cnnapp.training.reuse import evaluate_run, load_model
 
 from clirun import cnnapp
 from conftest import every_nth, need_shared, write_course_file

@@ -12,7 +12,7 @@ from cnnapp.errors import CnnappError
 from cnnapp.models.catalog import recipe
 
 if TYPE_CHECKING:
-    from cnnapp.training.evaluate import Result
+    from cnnapp.runs import Result
 
 
 def print_member(name: str, result: "Result") -> None:

@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 
 from cnnapp.errors import CnnappError
+from cnnapp.evaluation.evaluate import probabilities
+from cnnapp.evaluation.reuse import load_model
 from cnnapp.files import writing_file
 from cnnapp.inference.onnx_model import OnnxModel
 from cnnapp.runs import read_run
 from cnnapp.settings import IMAGE_SIZE
-from cnnapp.training.evaluate import probabilities
-from cnnapp.training.reuse import load_model
 
 TOLERANCE = 1e-5
 """The largest difference from Keras's probabilities an exported model may show."""

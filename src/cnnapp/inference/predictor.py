@@ -176,8 +176,8 @@ def load(run_dir: Path | str, threads: int | None = None) -> Predictor:
 
         return Predictor(run, "onnx", OnnxModel(run.onnx_file, threads).probabilities)
     try:
-        from cnnapp.training.evaluate import probabilities
-        from cnnapp.training.reuse import load_model
+        from cnnapp.evaluation.evaluate import probabilities
+        from cnnapp.evaluation.reuse import load_model
     except ModuleNotFoundError as error:
         raise missing_extra(error, f"{run.path}: a run without {run.onnx_file.name}") from None
 

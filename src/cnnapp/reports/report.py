@@ -10,16 +10,16 @@ from sklearn.metrics import classification_report
 
 from cnnapp.data.datasets import Dataset
 from cnnapp.errors import CnnappError
+from cnnapp.evaluation.curves import plot_history
+from cnnapp.evaluation.evaluate import result_of
+from cnnapp.evaluation.reuse import checked_probabilities, images_to_evaluate, load_model
+from cnnapp.evaluation.variants import VARIANTS_FILE
 from cnnapp.files import writing_folder
 from cnnapp.models.summary import parameter_counts, summary
 from cnnapp.progress import Progress
 from cnnapp.reports.figures import Tile, confusion_figure, in_rows, save_png, tile_grid
 from cnnapp.reports.page import report_page
-from cnnapp.runs import Run, read_history, read_json
-from cnnapp.training.curves import plot_history
-from cnnapp.training.evaluate import Result, result_of
-from cnnapp.training.reuse import checked_probabilities, images_to_evaluate, load_model
-from cnnapp.training.variants import VARIANTS_FILE
+from cnnapp.runs import Result, Run, read_history, read_json
 
 COLUMNS = 7
 """Tiles a row in the report's grids: 1,040 pixels, the page's width."""

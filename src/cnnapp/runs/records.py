@@ -8,8 +8,9 @@ from cnnapp.data.views import VIEW_CHOICES, View
 @dataclass(frozen=True)
 class SplitRecord:
     """How a run split its photos (None where an older run does not record a value): in words, how it was drawn
-    (fractions, groups; the seed is the run's), the counts of each side, and its test photos exactly (indices into the data as
-    loaded with the run's classes, of which there were n_images, and their file names for photo folders)."""
+    (fractions, groups; the seed is the run's), the counts of each side, and its test photos exactly (indices into
+    the data as loaded with the run's classes, of which there were n_images, and their file names for photo
+    folders)."""
 
     described: str | None
     fractions: list[float] | None
@@ -57,7 +58,11 @@ class DataRecord:
         """The data of a config.json's "data" object (or of one of its sources) and its split; KeyError when it
         has no name."""
         return cls(
-            record["name"], record.get("source"), record.get("fingerprint"), record.get("counts") or {}, SplitRecord.of(split)
+            record["name"],
+            record.get("source"),
+            record.get("fingerprint"),
+            record.get("counts") or {},
+            SplitRecord.of(split),
         )
 
 

@@ -60,4 +60,6 @@ class Training:
     @classmethod
     def from_metrics(cls, metrics: dict) -> "Training":
         """The training figures of a run's metrics.json."""
-        return cls(metrics.get("train_seconds"), metrics.get("epochs_run"), metrics.get("best_epoch"), metrics.get("kept"))
+        return cls(
+            metrics.get("train_seconds"), metrics.get("epochs_run"), metrics.get("best_epoch"), metrics.get("kept")
+        )

@@ -18,11 +18,11 @@ from sklearn.model_selection import StratifiedKFold
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.images import model_inputs
 from cnnapp.data.views import seen_dataset
+from cnnapp.evaluation.evaluate import result_of
+from cnnapp.evaluation.reuse import load_model
 from cnnapp.files import writing_folder
-from cnnapp.runs import Run, read_run, write_config, write_metrics
-from cnnapp.training.evaluate import Result, result_of
-from cnnapp.training.fit import data_record, provenance
-from cnnapp.training.reuse import load_model
+from cnnapp.runs import Result, Run, read_run, write_config, write_metrics
+from cnnapp.training.record import data_record, provenance
 
 STRENGTH = 1.0
 """The readout's inverse L2 penalty (scikit-learn's C) on standardised features, fixed beforehand."""

@@ -1,48 +1,31 @@
 """Training a model by name on a dataset split, recorded as a complete run folder."""
 
-import json
 import math
-import platform
 import shutil
-import sys
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 
-import h5py
 import keras
 import numpy as np
 import tensorflow as tf
 
-from cnnapp.data.datasets import Dataset, part_of
-from cnnapp.data.faces import RULE as FACE_RULE
+from cnnapp.data.datasets import Dataset
 from cnnapp.data.images import model_inputs
 from cnnapp.data.splits import Split
 from cnnapp.data.views import seen_dataset
-from cnnapp.errors import CnnappError
-from cnnapp.files import writing_file, writing_folder
+from cnnapp.evaluation.curves import plot_history
+from cnnapp.evaluation.evaluate import probabilities, result_of, targets
+from cnnapp.files import writing_folder
 from cnnapp.models.augment import without_augmentation
 from cnnapp.models.catalog import build_model, recipe
 from cnnapp.models.fused import keras_batch_norm
-from cnnapp.progress import Progress, duration, time_left
-from cnnapp.runs import (
-    Run,
-    TrainConfig,
-    read_history,
-    read_run,
-    same_training,
-    write_config,
-    write_metrics,
-    written_result,
-)
-from cnnapp.training.curves import plot_history
-from cnnapp.training.evaluate import Result, probabilities, result_of, targets
-from cnnapp.training.reuse import load_model, unseen_by
-
-BACKUP = "backup"
-"""The folder of a run being written where Keras's BackupAndRestore keeps the last finished epoch."""
+from cnnapp.progress import Progress
+from cnnapp.runs import Result, TrainConfig, read_history, same_training, write_config, write_metrics, written_result
+from cnnapp.training.callbacks import EpochLines, EpochProgress, EpochSeconds, StopOnDivergence, epoch_figures
+from cnnapp.training.record import config_of
+from cnnapp.training.resume import BACKUP, finished_epochs
+from cnnapp.training.warm import check_start, load_matching_weights
 
 
 def seed_everything(seed: int) -> None:
@@ -56,81 +39,6 @@ def use_threads(threads: int) -> None:
     on one machine share its cores instead of fighting over them; before TensorFlow runs anything."""
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-
-
-class EpochSeconds(keras.callbacks.Callback):
-    """Adds each epoch's wall seconds (training and validation, no start-up) to its logs as epoch_seconds."""
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs["epoch_seconds"] = time.perf_counter() - self.start
-
-
-def epoch_figures(logs: dict) -> str:
-    """An epoch's training and validation figures in one line."""
-    return (
-        f"loss {logs['loss']:.4f}, accuracy {logs['accuracy']:.4f}, "
-        f"validation loss {logs['val_loss']:.4f}, validation accuracy {logs['val_accuracy']:.4f}"
-    )
-
-
-class EpochLines(keras.callbacks.Callback):
-    """Prints one line for each finished epoch: its figures, its seconds and the time left (after EpochSeconds).
-    On a terminal, the line of the epoch under way shows its batches meanwhile, rewritten in place."""
-
-    def __init__(self, epochs: int) -> None:
-        super().__init__()
-        self.epochs, self.seconds, self.ran = epochs, 0.0, 0
-        self.terminal = sys.stdout.isatty()
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self.epoch, self.start = epoch, time.perf_counter()
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if self.terminal:
-            steps, elapsed = self.params["steps"], time.perf_counter() - self.start
-            left = time_left(elapsed, batch + 1, steps)
-            print(
-                f"\repoch {self.epoch + 1}/{self.epochs}: batch {batch + 1}/{steps}, {left} in this epoch\033[K",
-                end="",
-                flush=True,
-            )
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.seconds, self.ran = self.seconds + logs["epoch_seconds"], self.ran + 1
-        left = time_left(self.seconds, self.ran, self.ran + self.epochs - epoch - 1) if epoch + 1 < self.epochs else ""
-        line = f"epoch {epoch + 1}/{self.epochs}: {epoch_figures(logs)}, {duration(logs['epoch_seconds'])}"
-        start, end = ("\r", "\033[K") if self.terminal else ("", "")
-        print(start + line + (f", {left}" if left else "") + end, flush=True)
-
-
-class EpochProgress(keras.callbacks.Callback):
-    """Shows the epochs done on a Progress, with the last validation accuracy."""
-
-    def __init__(self, progress: Progress) -> None:
-        super().__init__()
-        self.progress = progress
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.progress.update(epoch + 1, f"validation accuracy {logs['val_accuracy']:.4f}")
-
-
-class StopOnDivergence(keras.callbacks.Callback):
-    """Stops a training whose loss has become nan or infinite, with one line saying so, before the epoch is kept."""
-
-    def __init__(self, learning_rate: float) -> None:
-        super().__init__()
-        self.learning_rate = learning_rate
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        diverged = {key: value for key, value in (logs or {}).items() if not math.isfinite(float(value))}
-        if diverged:
-            raise CnnappError(
-                f"--learning-rate {self.learning_rate:g}: the training diverged in epoch "
-                f"{epoch + 1} ({', '.join(f'{k} {v}' for k, v in diverged.items())}); choose a lower learning rate"
-            )
 
 
 def class_weights(labels: np.ndarray, classes: int) -> dict[int, float]:
@@ -211,54 +119,6 @@ def fit(
     return history.history
 
 
-def start_run(run_dir: str | Path, model_name: str) -> Run:
-    """The run a training of model_name starts from; CnnappError when it is a run of another model."""
-    run = read_run(run_dir)
-    if run.model != model_name:
-        raise CnnappError(f"{run_dir}: a run of model {run.model}, not {model_name}")
-    return run
-
-
-def check_start(run_dir: str | Path, model_name: str, dataset: Dataset, split: Split) -> None:
-    """Refuse to start a training from a run of another model, or from one that trained or validated on the
-    split's test images."""
-    unseen_by(start_run(run_dir, model_name), dataset, split.test)
-
-
-def load_matching_weights(
-    model: keras.Model, run_dir: str, model_name: str, class_names: tuple[str, ...] | list[str]
-) -> dict:
-    """Start model from a run's trained weights, layer by layer, wherever the shapes match; the classifier
-    (the last layer with weights) keeps its fresh weights unless the run's classes are these classes.
-
-    Returns what was loaded, for the run's config.
-    """
-    run = start_run(run_dir, model_name)
-    source, target = load_model(run), without_augmentation(model)
-    pairs = [(old, new) for old, new in zip(source.layers, target.layers, strict=False) if new.weights]
-    if run.class_names != list(class_names):
-        pairs = pairs[:-1]
-    loaded = 0
-    for old, new in pairs:
-        if [w.shape for w in old.weights] == [w.shape for w in new.weights]:
-            new.set_weights(old.get_weights())
-            loaded += 1
-    return {
-        "run": str(run_dir),
-        "model": run.model,
-        "data": run.data.name,
-        "class_names": run.class_names,
-        "layers_loaded": loaded,
-        "layers_with_weights": sum(1 for layer in target.layers if layer.weights),
-    }
-
-
-def versions() -> dict[str, str]:
-    """Versions of Python and the packages a run depends on."""
-    packages = ("cnnapp", "keras", "tensorflow-cpu", "numpy", "h5py", "pillow", "scikit-learn", "mtcnn")
-    return {"python": platform.python_version(), **{name: version(name) for name in packages}}
-
-
 def train_run(
     model_name: str,
     dataset: Dataset,
@@ -297,63 +157,6 @@ def train_run(
             write_metrics(folder, result)
         shutil.rmtree(folder / BACKUP, ignore_errors=True)
     return result
-
-
-def _objects(path: Path) -> list[str] | None:
-    """The names of everything in an HDF5 file, or None when it cannot be read."""
-    try:
-        with h5py.File(path, "r") as f:
-            names: list[str] = []
-            f.visit(names.append)
-            return names
-    except (OSError, RuntimeError, ValueError, KeyError):
-        return None
-
-
-def backed_up_epochs(backup: Path) -> int:
-    """How many epochs the backup a stopped training left holds, after making it one Keras can restore.
-
-    The backup is written in place, so a training stopped while writing it leaves it cut short; then the
-    copy of the epoch before (kept beside it) takes its place, or the backup goes when there is none.
-    """
-    weights, metadata = backup / "latest.weights.h5", backup / "training_metadata.json"
-    previous_weights, previous_metadata = Path(f"{weights}.bkp"), Path(f"{metadata}.bkp")
-
-    def epoch_of(path: Path) -> int | None:
-        try:
-            return int(json.loads(path.read_text())["epoch"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    latest, previous = _objects(weights), _objects(previous_weights)
-    whole = latest is not None and (previous is None or set(previous) <= set(latest))
-    if whole and epoch_of(metadata) is not None:
-        return epoch_of(metadata)
-    if previous is not None and epoch_of(previous_metadata) is not None:
-        shutil.copyfile(previous_weights, weights)
-        shutil.copyfile(previous_metadata, metadata)
-        return epoch_of(metadata)
-    shutil.rmtree(backup, ignore_errors=True)
-    return 0
-
-
-def finished_epochs(folder: Path) -> float | None:
-    """Make a stopped training's backup restorable and its history.csv hold exactly the epochs the backup holds;
-    the lowest validation loss among them while best.keras is readable (else None, so the next epoch writes it)."""
-    history = folder / "history.csv"
-    if not history.is_file():
-        return None
-    epochs = backed_up_epochs(folder / BACKUP)
-    lines = history.read_text().splitlines()[: 1 + epochs]
-    with writing_file(history) as tmp:
-        tmp.write_text("".join(f"{line}\n" for line in lines) if epochs else "")
-    if not epochs:
-        return None
-    try:
-        keras.models.load_model(folder / "best.keras")
-    except (OSError, ValueError):
-        return None
-    return min(read_history(history)["val_loss"])
 
 
 def validated(
@@ -412,88 +215,9 @@ def trained(
     return replace(result, training=training, per_source=per_source)
 
 
-def sources_of(dataset: Dataset, split: Split) -> list[dict]:
-    """Each source of a mixed dataset as the run used it, its test photos recorded as a single-source run records
-    them (indices within the source as loaded, and file names)."""
-    records = []
-    for part in dataset.parts:
-        alone = part_of(dataset, part)
-        sides = {side: getattr(split, side) for side in ("train", "val", "test")}
-        mine = {side: ix[(ix >= part.start) & (ix < part.stop)] - part.start for side, ix in sides.items()}
-        records.append(
-            {
-                "name": part.name,
-                "source": part.source,
-                "fingerprint": part.fingerprint,
-                "counts": alone.counts(),
-                "n_images": len(alone.y),
-                "n_train": len(mine["train"]),
-                "n_val": len(mine["val"]),
-                "n_test": len(mine["test"]),
-                "test_indices": mine["test"].tolist(),
-                "test_files": None if alone.paths is None else [alone.paths[i] for i in mine["test"]],
-            }
-        )
-    return records
-
-
 def kept_line(history: dict[str, list[float]], kept: str) -> str:
     """Which epoch a run keeps as its model, and that epoch's figures."""
     epochs = len(history["loss"])
     index = epochs - 1 if kept == "last" else int(np.argmin(history["val_loss"]))
     why = "the last: the validation images are the test images" if kept == "last" else "lowest validation loss"
     return f"kept epoch {index + 1} of {epochs} ({why}): {epoch_figures({k: v[index] for k, v in history.items()})}"
-
-
-def config_of(
-    model_name: str, model: keras.Model, dataset: Dataset, split: Split, settings: TrainConfig, initial: dict | None
-) -> dict:
-    """Everything needed to run a training again; initial says where the starting weights came from, if a run.
-
-    The split records its test images exactly: their indices into the dataset as loaded with the run's
-    classes (n_images of them) and, for image folders, their file names; every other image trained or
-    validated, and the test images validated too when validates_on_test.
-    """
-    binary = recipe(model_name).binary
-    return {
-        "model": model_name,
-        "parameters": model.count_params(),
-        "data": {**data_record(dataset), "sources": sources_of(dataset, split) if dataset.parts else None},
-        "split": {
-            "described": split.described,
-            "fractions": split.fractions,
-            "groups": split.groups,
-            "n_train": len(split.train),
-            "n_val": len(split.val),
-            "n_test": len(split.test),
-            "n_images": len(dataset.y),
-            "validates_on_test": split.validates_on_test,
-            "test_indices": split.test.tolist(),
-            "test_files": None if dataset.paths is None else [dataset.paths[i] for i in split.test],
-            "leaks": split.leaks,
-        },
-        "hyperparameters": {
-            **settings.record(),
-            "optimizer": "adam",
-            "loss": "binary_crossentropy" if binary else "categorical_crossentropy",
-        },
-        "face_rule": FACE_RULE if settings.crop == "face" else None,
-        "initial_weights": initial,
-        **provenance(),
-    }
-
-
-def data_record(dataset: Dataset) -> dict:
-    """What a run's config.json says of its data: name, place, fingerprint, classes and their counts."""
-    return {
-        "name": dataset.name,
-        "source": dataset.source,
-        "fingerprint": dataset.fingerprint,
-        "class_names": list(dataset.class_names),
-        "counts": dataset.counts(),
-    }
-
-
-def provenance() -> dict:
-    """What a run's config.json says of how it was made: the package versions, the time and the command."""
-    return {"versions": versions(), "created": datetime.now(UTC).isoformat(timespec="seconds"), "command": sys.argv}

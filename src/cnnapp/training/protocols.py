@@ -8,9 +8,9 @@ import numpy as np
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.splits import Split, fold_splits, split_dataset
 from cnnapp.files import writing_folder
-from cnnapp.runs import TrainConfig, read_run, write_json
-from cnnapp.training.evaluate import Result
-from cnnapp.training.fit import check_start, train_run
+from cnnapp.runs import Result, TrainConfig, read_run, write_json
+from cnnapp.training.fit import train_run
+from cnnapp.training.warm import check_start
 
 Plan = list[tuple[str, Split, TrainConfig]]  # (member name, its split, its settings) for each training
 

@@ -25,10 +25,10 @@ from cnnapp.data.splits import Split
 from cnnapp.errors import CnnappError
 from cnnapp.files import writing_folder
 from cnnapp.models.catalog import recipe
-from cnnapp.runs import TrainConfig, read_json, write_json
+from cnnapp.runs import Result, TrainConfig, read_json, write_json
 from cnnapp.training.chief import HEARTBEAT, Address, serve
-from cnnapp.training.evaluate import Result
-from cnnapp.training.fit import BACKUP, train_run, validated
+from cnnapp.training.fit import train_run, validated
+from cnnapp.training.resume import BACKUP
 from cnnapp.training.trials import plot_trials, write_trials
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")

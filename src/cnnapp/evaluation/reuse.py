@@ -12,9 +12,9 @@ import numpy as np
 from cnnapp.data.datasets import Dataset, sampled, select_classes
 from cnnapp.data.views import seen_dataset
 from cnnapp.errors import CnnappError
+from cnnapp.evaluation.evaluate import probabilities, result_of
 from cnnapp.models.outputs import checked
-from cnnapp.runs import CONFIG_FILE, DataRecord, Run, read_run
-from cnnapp.training.evaluate import Result, probabilities, result_of
+from cnnapp.runs import CONFIG_FILE, DataRecord, Result, Run, read_run
 
 
 def saved_by(path: Path) -> str:

@@ -7,9 +7,9 @@ from pathlib import Path
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.variants import VARIANTS, Variant, changed_all
 from cnnapp.errors import CnnappError
-from cnnapp.runs import read_run, write_json
-from cnnapp.training.evaluate import Result, result_of
-from cnnapp.training.reuse import checked_probabilities, images_to_evaluate, load_model
+from cnnapp.evaluation.evaluate import result_of
+from cnnapp.evaluation.reuse import checked_probabilities, images_to_evaluate, load_model
+from cnnapp.runs import Result, read_run, write_json
 
 VARIANTS_FILE = "variants.json"
 
