@@ -162,7 +162,7 @@ def test_seeds_command_gives_one_run_per_seed_and_keeps_groups_whole(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert sorted(summary["members"]) == ["seed-4", "seed-5"]
     configs = [json.loads((out / f"seed-{s}" / "config.json").read_text()) for s in (4, 5)]
-    assert [c["seed"] for c in configs] == [4, 5]
+    assert [c["hyperparameters"]["seed"] for c in configs] == [4, 5]
     assert configs[0]["split"]["described"] != configs[1]["split"]["described"]
     assert [c["split"]["groups"] for c in configs] == [STUDENT, STUDENT]
     evaluated = cnnapp("evaluate", str(out / "seed-4"), "--data", "sign-digits", "--json", env=env)

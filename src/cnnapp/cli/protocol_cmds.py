@@ -1,7 +1,6 @@
 """`cnnapp cv` and `cnnapp seeds`: a model judged over several trainings, as mean and std."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -10,12 +9,10 @@ from cnnapp.cli.model_cmds import PROTOCOLS, default_out, prepared, recipe_data,
 from cnnapp.data.datasets import parse_classes
 from cnnapp.errors import CnnappError
 from cnnapp.models.catalog import recipe
-
-if TYPE_CHECKING:
-    from cnnapp.runs import Result
+from cnnapp.runs import Result
 
 
-def print_member(name: str, result: "Result") -> None:
+def print_member(name: str, result: Result) -> None:
     click.echo(f"{name}: test accuracy {result.accuracy:.4f} on {result.n}, {result.training['train_seconds']:.0f} s")
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnapp import lazy
 from cnnapp.errors import CnnappError
 from cnnapp.settings import IMAGE_SIZE
 
@@ -20,10 +21,8 @@ MAX_IMAGES = 100_000
 
 def _declared(path: Path, f, part: str):
     """The file's three datasets, unread, after checking what they declare: kinds, shapes and sizes."""
-    import h5py
-
     keys = (f"{part}_set_x", f"{part}_set_y", "list_classes")
-    missing = [k for k in keys if not isinstance(f.get(k), h5py.Dataset)]
+    missing = [k for k in keys if not isinstance(f.get(k), lazy.h5py.Dataset)]
     if missing:
         raise CnnappError(f"{path}: missing HDF5 dataset(s) {', '.join(missing)}; expected {', '.join(keys)}")
     x, y, classes = (f[k] for k in keys)
@@ -48,13 +47,11 @@ def read_course_file(path: Path, part: str) -> tuple[np.ndarray, np.ndarray, np.
     part is "train" or "test": the file holds `{part}_set_x`, `{part}_set_y` and `list_classes`, each class
     listed once.
     """
-    import h5py  # here, not at the top: commands that never read course files (predict) start faster without it
-
     path = Path(path)
     if not path.is_file():
         raise CnnappError(f"{path}: no such file")
     try:
-        with h5py.File(path, "r") as f:
+        with lazy.h5py.File(path, "r") as f:  # lazy: commands that read no course file start faster
             x, y, classes = (dataset[()] for dataset in _declared(path, f, part))
     except (OSError, KeyError, RuntimeError, ValueError, TypeError) as error:  # h5py's errors for damaged files
         raise CnnappError(f"{path}: not a readable HDF5 file ({error})") from None

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from cnnapp import lazy
 from cnnapp.data.cache import cached_arrays
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.images import fit_square, read_whole
@@ -60,9 +61,7 @@ _lock = threading.Lock()
 @cache
 def detector():
     """MTCNN, loaded once (it imports TensorFlow)."""
-    from mtcnn import MTCNN
-
-    return MTCNN()
+    return lazy.MTCNN()
 
 
 def bordered(photo: Image.Image, border: float, size: int) -> tuple[np.ndarray, float, float]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from cnnapp import lazy
 from cnnapp.data.cache import cached_arrays
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.faces import BORDER, CHUNK, bordered, photos_of
@@ -44,22 +45,17 @@ class Hands:
 def landmarker(path: Path):
     """MediaPipe's Hand Landmarker on a model file, looking for one hand in still photos (close it after use)."""
     try:
-        from mediapipe.tasks.python import BaseOptions
-        from mediapipe.tasks.python.vision import HandLandmarker, HandLandmarkerOptions, RunningMode
+        base = lazy.BaseOptions(model_asset_path=str(path))
+        options = lazy.HandLandmarkerOptions(base_options=base, running_mode=lazy.RunningMode.IMAGE, num_hands=1)
     except ImportError as error:
         raise CnnappError(f"hand landmarks need mediapipe: pip install 'cnnapp[hands]' ({error})") from None
-
-    options = HandLandmarkerOptions(
-        base_options=BaseOptions(model_asset_path=str(path)), running_mode=RunningMode.IMAGE, num_hands=1
-    )
-    return HandLandmarker.create_from_options(options)
+    return lazy.HandLandmarker.create_from_options(options)
 
 
 def landmarks(finder, image: np.ndarray) -> np.ndarray | None:
     """The 21 landmarks (21, 2) of the hand the finder sees in an RGB uint8 image, in its pixels, or None where it
     sees none."""
-    import mediapipe as mp
-
+    mp = lazy.mediapipe
     result = finder.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(image)))
     if not result.hand_landmarks:
         return None

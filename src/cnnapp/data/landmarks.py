@@ -19,6 +19,7 @@ from functools import cache
 import numpy as np
 from PIL import Image
 
+from cnnapp import lazy
 from cnnapp.data.cache import cached_arrays
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.faces import CHUNK, FILL, RULE, Face, find_faces, photos_of
@@ -60,9 +61,7 @@ _lock = threading.Lock()
 @cache
 def interpreter():
     """The mesh's TFLite interpreter, loaded once."""
-    import tensorflow as tf
-
-    mesh = tf.lite.Interpreter(model_path=str(model_file(MODEL)))
+    mesh = lazy.tensorflow.lite.Interpreter(model_path=str(model_file(MODEL)))
     mesh.allocate_tensors()
     return mesh
 

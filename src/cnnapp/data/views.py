@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
+from cnnapp import lazy
 from cnnapp.data.datasets import Dataset, mixed, part_of
 from cnnapp.data.faces import as_seen, cropped_dataset
 
@@ -36,13 +37,7 @@ class View:
 
 def marks_width(kind: str) -> int:
     """How many numbers a photo's marks of this kind are: the features, then whether they were found."""
-    if kind == "face":
-        from cnnapp.data.landmarks import FEATURES
-
-        return len(FEATURES) + 1
-    from cnnapp.data.hands import POINTS
-
-    return 2 * POINTS + 1
+    return len(lazy.FEATURES) + 1 if kind == "face" else 2 * lazy.POINTS + 1
 
 
 def as_marks(features: np.ndarray) -> np.ndarray:
@@ -54,23 +49,15 @@ def as_marks(features: np.ndarray) -> np.ndarray:
 def photo_marks(photos: list[Image.Image], kind: str) -> np.ndarray:
     """The marks of this kind of each RGB photo, (n, marks_width(kind)) float32."""
     if kind == "face":
-        from cnnapp.data.landmarks import face_landmarks, smile_features
-
-        return as_marks(smile_features(face_landmarks(photos)))
-    from cnnapp.data.hands import find_hands, turned_features
-
-    return as_marks(turned_features(find_hands(photos).points))
+        return as_marks(lazy.smile_features(lazy.face_landmarks(photos)))
+    return as_marks(lazy.turned_features(lazy.find_hands(photos).points))
 
 
 def source_marks(dataset: Dataset, kind: str) -> np.ndarray:
     """The marks of this kind of each of a single source's photos (cached with their landmarks)."""
     if kind == "face":
-        from cnnapp.data.landmarks import dataset_landmarks, smile_features
-
-        return as_marks(smile_features(dataset_landmarks(dataset)))
-    from cnnapp.data.hands import dataset_hands, turned_features
-
-    return as_marks(turned_features(dataset_hands(dataset).points))
+        return as_marks(lazy.smile_features(lazy.dataset_landmarks(dataset)))
+    return as_marks(lazy.turned_features(lazy.dataset_hands(dataset).points))
 
 
 def seen_source(dataset: Dataset, view: View) -> Dataset:

@@ -8,6 +8,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
+from cnnapp import lazy
 from cnnapp.data.faces import as_seen, face_crops
 from cnnapp.data.images import (
     OPEN_SIZE,
@@ -172,12 +173,9 @@ def load(run_dir: Path | str, threads: int | None = None) -> Predictor:
     """
     run = read_run(run_dir)
     if run.onnx_file.is_file():
-        from cnnapp.inference.onnx_model import OnnxModel
-
-        return Predictor(run, "onnx", OnnxModel(run.onnx_file, threads).probabilities)
+        return Predictor(run, "onnx", lazy.OnnxModel(run.onnx_file, threads).probabilities)
     try:
-        from cnnapp.evaluation.evaluate import probabilities
-        from cnnapp.evaluation.reuse import load_model
+        probabilities, load_model = lazy.probabilities, lazy.load_model
     except ModuleNotFoundError as error:
         raise missing_extra(error, f"{run.path}: a run without {run.onnx_file.name}") from None
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cnnapp import lazy
 from cnnapp.errors import CnnappError
 
 if TYPE_CHECKING:
@@ -39,46 +40,32 @@ SIGNS_ROWS = [
 
 def build_happy(classes: int) -> "keras.Model":
     """The course's happy model (binary: one sigmoid unit whatever classes is)."""
-    from cnnapp.models.course import happy_model
-
-    return happy_model()
+    return lazy.happy_model()
 
 
 def build_signs(classes: int) -> "keras.Model":
     """The course's signs model, one softmax unit per class."""
-    from cnnapp.models.course import INPUT_SHAPE, convolutional_model
-
-    return convolutional_model(INPUT_SHAPE, classes)
+    return lazy.convolutional_model(lazy.INPUT_SHAPE, classes)
 
 
 def build_smile_net(classes: int) -> "keras.Model":
     """smile-net (binary: one sigmoid unit whatever classes is)."""
-    from cnnapp.models.nets import smile_net
-
-    return smile_net()
+    return lazy.smile_net()
 
 
 def build_sign_net(classes: int) -> "keras.Model":
     """sign-net, one softmax unit per class."""
-    from cnnapp.models.nets import sign_net
-
-    return sign_net(classes)
+    return lazy.sign_net(classes)
 
 
 def build_smile_gate(classes: int) -> "keras.Model":
     """The smile gate (binary: one sigmoid unit whatever classes is), reading the face's landmarks too."""
-    from cnnapp.data.views import marks_width
-    from cnnapp.models.nets import smile_gate
-
-    return smile_gate(marks_width("face"))
+    return lazy.smile_gate(lazy.marks_width("face"))
 
 
 def build_sign_reader(classes: int) -> "keras.Model":
     """The sign reader, one softmax unit per class, reading the hand's landmarks too."""
-    from cnnapp.data.views import marks_width
-    from cnnapp.models.nets import sign_reader
-
-    return sign_reader(classes, marks_width("hand"))
+    return lazy.sign_reader(classes, lazy.marks_width("hand"))
 
 
 @dataclass(frozen=True)
@@ -228,9 +215,6 @@ def check_classes(name: str, class_names: tuple[str, ...] | list[str]) -> Recipe
 def build_model(name: str, class_names: tuple[str, ...] | list[str], augment: bool = False) -> "keras.Model":
     """A fresh, untrained model for these classes, behind its recipe's augmentation if asked, its batch
     normalisation training through the fused kernel; refuses a binary model on data that is not binary."""
-    from cnnapp.models.augment import augmented
-    from cnnapp.models.fused import fused_batch_norm
-
     chosen = check_classes(name, class_names)
-    model = fused_batch_norm(chosen.build(len(class_names)))
-    return augmented(model, chosen.augmentation) if augment else model
+    model = lazy.fused_batch_norm(chosen.build(len(class_names)))
+    return lazy.augmented(model, chosen.augmentation) if augment else model
