@@ -202,10 +202,10 @@ def prepared(
 
 def settings_for(model: str, seed: int, options: dict) -> TrainConfig:
     """The model's protocol with the given options (those of TrainConfig's settings) in place of its defaults."""
-    given = {f.name: options[f.name] for f in fields(TrainConfig) if f.name in options}
-    if given["init_from"]:
-        given["init_from"] = str(given["init_from"])
-    return TrainConfig.from_recipe(model, seed, **given)
+    chosen = {f.name: options[f.name] for f in fields(TrainConfig) if f.name in options}
+    if chosen["init_from"]:
+        chosen["init_from"] = str(chosen["init_from"])
+    return TrainConfig.from_recipe(model, seed, **chosen)
 
 
 def given(ctx: click.Context, besides: tuple[str, ...]) -> list[str]:
@@ -218,7 +218,7 @@ def given(ctx: click.Context, besides: tuple[str, ...]) -> list[str]:
     ]
 
 
-def rerun(config: Path) -> tuple:
+def rerun(config: Path) -> tuple[str, str, str, str | None, str, TrainConfig]:
     """What `train --config RUN/config.json` trains: the run's model, data, classes, groups, leak rule and
     settings (its seed with them)."""
     if config.name != CONFIG_FILE:

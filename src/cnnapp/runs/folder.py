@@ -66,7 +66,7 @@ class Run:
         try:
             return DataRecord.of(self.config["data"], self.config.get("split") or {})
         except (KeyError, TypeError, AttributeError) as error:
-            raise CnnappError(f"{self.path / 'config.json'}: lacks a usable data record ({error})") from None
+            raise CnnappError(f"{self.path / CONFIG_FILE}: lacks a usable data record ({error})") from None
 
     @property
     def split(self) -> SplitRecord:
@@ -103,7 +103,8 @@ class Run:
 
     @property
     def seed(self) -> int | None:
-        """The run's one seed: of its split, its weights and its shuffling (a run before 0.2 recorded it thrice)."""
+        """The run's one seed: of its split, its weights and its shuffling (older runs also wrote it beside the
+        settings, at the top of config.json, where a run from before the settings held it is read)."""
         return self.settings.get("seed", self.config.get("seed"))
 
     @property
@@ -124,7 +125,7 @@ class Run:
 
     @property
     def provenance(self) -> Provenance:
-        """How the run was made: parameters, seed, initial weights, date, command and package versions."""
+        """How the run was made: parameters, initial weights, date, command and package versions."""
         return Provenance.of(self.config)
 
     @property
@@ -138,7 +139,7 @@ class Run:
         lacks one."""
         missing = [key for key in FIGURES if key not in self.metrics]
         if missing:
-            raise CnnappError(f"{self.path / 'metrics.json'}: lacks {', '.join(missing)}")
+            raise CnnappError(f"{self.path / METRICS_FILE}: lacks {', '.join(missing)}")
         return Result.from_metrics(self.metrics)
 
     @property
@@ -176,9 +177,9 @@ def read_run(path: Path | str) -> Run:
     missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
     if missing:
         raise CnnappError(f"{path}: not a complete run folder (missing {', '.join(missing)})")
-    config = read_json(path / "config.json")
-    check_config(path / "config.json", config)
-    return Run(path, config, read_json(path / "metrics.json"))
+    config = read_json(path / CONFIG_FILE)
+    check_config(path / CONFIG_FILE, config)
+    return Run(path, config, read_json(path / METRICS_FILE))
 
 
 def check_config(path: Path, config: dict) -> None:
