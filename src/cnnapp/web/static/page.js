@@ -1,13 +1,17 @@
 "use strict";
-// The page: pick a model, send photos or webcam frames to the API, show each answer.
+// The page: pick a model, send photos or webcam frames to the API, show each answer; teach a model new classes.
 
 const CAMERA_EVERY_MS = 400;
+const BURST_EVERY_MS = 250;
+const POLL_EVERY_MS = 500;
 const $ = (id) => document.getElementById(id);
 let models = [];
 let camera = null;
+let teach = { session: null, classes: {}, runs: [], base: null };
+let capturing = null;
 
 function current() {
-  return models.find((m) => m.name === $("model").value);
+  return models.find((m) => m.key === $("model").value);
 }
 
 function element(tag, className, text) {
@@ -26,8 +30,15 @@ function describe(model) {
   $("title").textContent = title;
   document.title = `cnnapp: ${title}`;
   const accuracy = model.test_accuracy == null ? "not measured" : percent(model.test_accuracy);
-  $("model-info").textContent =
-    `${model.model} on ${model.data}: ${model.classes.join(", ")}; test accuracy ${accuracy}; ${model.engine}`;
+  const measured = model.accuracy_of ? `accuracy ${accuracy} ${model.accuracy_of}` : `test accuracy ${accuracy}`;
+  $("model-info").textContent = `${model.model} on ${model.data}: ${model.classes.join(", ")}; ${measured}; ${model.engine}`;
+  $("downloads").hidden = !model.downloads;
+  if (model.downloads) {
+    $("download-zip").href = model.downloads.zip;
+    $("download-onnx").href = model.downloads.onnx;
+  }
+  if (!model.predict_url) teach.base = model.name;
+  $("train").textContent = `Train from ${teach.base}`;
   $("examples").replaceChildren(...model.examples.map(exampleButton));
   $("examples-credit").textContent = model.examples.length
     ? `Example photos to try, ${model.examples_credit}.`
@@ -141,7 +152,8 @@ async function send(files) {
   const model = current();
   const form = new FormData();
   for (const file of files) form.append("photos", file, file.name);
-  const response = await fetch(`/api/models/${encodeURIComponent(model.name)}/predict?picture=true`, {
+  const url = model.predict_url || `/api/models/${encodeURIComponent(model.name)}/predict`;
+  const response = await fetch(`${url}?picture=true`, {
     method: "POST",
     body: form,
   });
@@ -216,11 +228,175 @@ async function toggleCamera() {
   cameraLoop(camera);
 }
 
+async function startCamera() {
+  if (!camera) await toggleCamera();
+  const video = $("video");
+  while (camera && video.videoWidth === 0) await new Promise((r) => setTimeout(r, 50));
+  return camera !== null;
+}
+
+// Teaching: a session of named classes of photos on the server, trained into runs that answer here.
+
+async function api(path, options = {}) {
+  const response = await fetch(`/api/teach${path}`, options);
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.detail || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+async function session() {
+  if (!teach.session) {
+    showTeach(await api("", { method: "POST" }));
+    history.replaceState(null, "", `?session=${teach.session}`);
+  }
+  return teach.session;
+}
+
+function classPath(name) {
+  return `/${teach.session}/classes/${encodeURIComponent(name)}`;
+}
+
+function showTeach(state) {
+  teach.session = state.session;
+  for (const [name, count] of Object.entries(state.classes)) teach.classes[name] = count;
+  $("classes").replaceChildren(...Object.entries(teach.classes).map(([name, count]) => classItem(name, count)));
+  for (const run of state.runs) if (!teach.runs.includes(run)) addRun(run);
+  if (state.job) showJob(state.job);
+}
+
+function classItem(name, count) {
+  const item = element("li", "class");
+  item.dataset.class = name;
+  const burst = element("button", "button burst", "Hold to capture");
+  burst.type = "button";
+  burst.title = `hold for a burst of webcam photos of ${name}`;
+  burst.addEventListener("pointerdown", (event) => {
+    burst.setPointerCapture(event.pointerId);
+    captureBurst(name);
+  });
+  for (const end of ["pointerup", "pointercancel", "lostpointercapture"]) {
+    burst.addEventListener(end, () => (capturing = null));
+  }
+  const add = element("label", "button add", "add photos");
+  const input = element("input");
+  input.type = "file";
+  input.accept = "image/*";
+  input.multiple = true;
+  input.addEventListener("change", () => addPhotos(name, [...input.files]));
+  add.append(input);
+  const remove = element("button", "remove", "remove");
+  remove.type = "button";
+  remove.addEventListener("click", () => removeClass(name));
+  item.append(element("span", "name", name), element("span", "count", plural(count, "photo")), burst, add, remove);
+  item.addEventListener("dragover", (event) => event.preventDefault());
+  item.addEventListener("drop", (event) => {
+    event.preventDefault();
+    addPhotos(name, [...event.dataTransfer.files]);
+  });
+  return item;
+}
+
+async function addPhotos(name, files) {
+  if (files.length === 0) return;
+  try {
+    await session();
+    const form = new FormData();
+    for (const file of files) form.append("photos", file, file.name);
+    showTeach(await api(`${classPath(name)}/photos`, { method: "POST", body: form }));
+  } catch (error) {
+    $("teach-status").textContent = "error: " + error.message;
+  }
+}
+
+async function captureBurst(name) {
+  capturing = name;
+  if (!(await startCamera())) return;
+  let n = 0;
+  while (capturing === name || n === 0) {
+    const started = performance.now();
+    await addPhotos(name, [await frame($("video"))]);
+    n += 1;
+    $("teach-status").textContent = `captured ${plural(n, "photo")} of ${name}`;
+    await new Promise((r) => setTimeout(r, Math.max(0, BURST_EVERY_MS - (performance.now() - started))));
+  }
+}
+
+async function removeClass(name) {
+  delete teach.classes[name];
+  try {
+    if (teach.session) showTeach(await api(classPath(name), { method: "DELETE" }));
+    else showTeach({ session: null, classes: {}, runs: [] });
+  } catch (error) {
+    $("teach-status").textContent = "error: " + error.message;
+  }
+}
+
+async function addRun(run) {
+  teach.runs.push(run);
+  const model = await api(`/${teach.session}/runs/${run}`);
+  model.key = `yours: ${run}`;
+  models.push(model);
+  $("model").append(element("option", null, model.key));
+  return model;
+}
+
+function showJob(job) {
+  const where = job.state === "done" ? "" : ` (${job.seconds.toFixed(0)} s)`;
+  $("teach-status").textContent = `${job.run} from ${job.base}: ${job.message}${where}`;
+  $("teach").dataset.job = job.state;
+}
+
+async function train() {
+  try {
+    await session();
+    let state = await api(`/${teach.session}/train?base=${encodeURIComponent(teach.base)}`, { method: "POST" });
+    const run = state.job.run;
+    while (state.job.state === "waiting" || state.job.state === "running") {
+      showJob(state.job);
+      await new Promise((r) => setTimeout(r, POLL_EVERY_MS));
+      state = await api(`/${teach.session}`);
+    }
+    showTeach(state);
+    if (state.job.state === "done") {
+      while (!models.some((m) => m.name === run && m.predict_url)) await new Promise((r) => setTimeout(r, 50));
+      $("model").value = `yours: ${run}`;
+      describe(current());
+      $("results").replaceChildren();
+    }
+  } catch (error) {
+    $("teach-status").textContent = "error: " + error.message;
+  }
+}
+
+async function startTeach() {
+  const asked = new URLSearchParams(location.search).get("session");
+  if (asked) {
+    try {
+      showTeach(await api(`/${encodeURIComponent(asked)}`));
+    } catch (error) {
+      history.replaceState(null, "", location.pathname);
+      $("teach-status").textContent = "that session is gone; a new one starts with your first photo";
+    }
+  }
+  $("new-class").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = $("class-name").value.trim();
+    if (!name || name in teach.classes) return;
+    teach.classes[name] = 0;
+    $("classes").append(classItem(name, 0));
+    $("class-name").value = "";
+  });
+  $("train").addEventListener("click", train);
+}
+
 async function start() {
   const response = await fetch("/api/models");
   models = await response.json();
-  for (const model of models) $("model").append(element("option", null, model.name));
-  $("model").value = models[0].name;
+  for (const model of models) {
+    model.key = model.name;
+    $("model").append(element("option", null, model.key));
+  }
+  $("model").value = models[0].key;
   describe(models[0]);
   $("model").addEventListener("change", () => {
     describe(current());
@@ -240,6 +416,7 @@ async function start() {
     predictFiles([...event.dataTransfer.files]);
   });
   $("camera").addEventListener("click", toggleCamera);
+  await startTeach();
   document.body.dataset.ready = "true";
 }
 
