@@ -82,6 +82,10 @@ def serve(
 ) -> None:
     """Serve RUNS: a web page at / to drop photos or use the webcam, a JSON API under /api, its docs at /docs.
 
+    The page also teaches a served run classes of your own: name them, give each a few photos (webcam bursts or
+    files) and train; the new run answers in the page at once. Each page's photos and runs are kept apart under
+    --workspace.
+
     Each run is served under its folder's name, or NAME=RUN names it. Predictions run with ONNX Runtime: a run
     without model.onnx has it exported first. Stop with Ctrl-C.
 

@@ -20,6 +20,7 @@ from fastapi import HTTPException
 from PIL import Image
 
 from cnnapp.errors import CnnappError
+from cnnapp.extras import missing_extra
 from cnnapp.files import writing_file
 from cnnapp.inference import Predictor, load
 from cnnapp.inference.predictor import ONNX_FILE
@@ -70,6 +71,9 @@ def adapt_job(base: str, photos: str, out: str, progress: multiprocessing.Queue)
         result = adapt_run(base, dataset, Path(out), SEED)
         progress.put(f"cross-validated accuracy {result.accuracy:.1%} on {result.n} photos; writing {ONNX_FILE}")
         export_onnx(out)
+    except ModuleNotFoundError as error:
+        progress.put(f"error: {missing_extra(error, 'training from the page')}")
+        raise SystemExit(2) from None
     except CnnappError as error:
         progress.put(f"error: {error}")
         raise SystemExit(2) from None

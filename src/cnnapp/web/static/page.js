@@ -259,9 +259,19 @@ function classPath(name) {
 function showTeach(state) {
   teach.session = state.session;
   for (const [name, count] of Object.entries(state.classes)) teach.classes[name] = count;
-  $("classes").replaceChildren(...Object.entries(teach.classes).map(([name, count]) => classItem(name, count)));
+  showClasses();
   for (const run of state.runs) if (!teach.runs.includes(run)) addRun(run);
   if (state.job) showJob(state.job);
+}
+
+function showClasses() {
+  // Items are updated in place, so that a button held for a burst stays the same element.
+  const items = new Map([...$("classes").children].map((item) => [item.dataset.class, item]));
+  for (const [name, item] of items) if (!(name in teach.classes)) item.remove();
+  for (const [name, count] of Object.entries(teach.classes)) {
+    if (items.has(name)) items.get(name).querySelector(".count").textContent = plural(count, "photo");
+    else $("classes").append(classItem(name, count));
+  }
 }
 
 function classItem(name, count) {
@@ -310,22 +320,26 @@ async function addPhotos(name, files) {
 
 async function captureBurst(name) {
   capturing = name;
-  if (!(await startCamera())) return;
+  $("teach").dataset.capturing = name;
   let n = 0;
-  while (capturing === name || n === 0) {
-    const started = performance.now();
-    await addPhotos(name, [await frame($("video"))]);
-    n += 1;
-    $("teach-status").textContent = `captured ${plural(n, "photo")} of ${name}`;
-    await new Promise((r) => setTimeout(r, Math.max(0, BURST_EVERY_MS - (performance.now() - started))));
+  if (await startCamera()) {
+    while (capturing === name || n === 0) {
+      const started = performance.now();
+      await addPhotos(name, [await frame($("video"))]);
+      n += 1;
+      $("teach-status").textContent = `captured ${plural(n, "photo")} of ${name}`;
+      await new Promise((r) => setTimeout(r, Math.max(0, BURST_EVERY_MS - (performance.now() - started))));
+    }
   }
+  delete $("teach").dataset.capturing;
 }
 
 async function removeClass(name) {
   delete teach.classes[name];
+  showClasses();
+  if (!teach.session) return;
   try {
-    if (teach.session) showTeach(await api(classPath(name), { method: "DELETE" }));
-    else showTeach({ session: null, classes: {}, runs: [] });
+    showTeach(await api(classPath(name), { method: "DELETE" }));
   } catch (error) {
     $("teach-status").textContent = "error: " + error.message;
   }
@@ -383,7 +397,7 @@ async function startTeach() {
     const name = $("class-name").value.trim();
     if (!name || name in teach.classes) return;
     teach.classes[name] = 0;
-    $("classes").append(classItem(name, 0));
+    showClasses();
     $("class-name").value = "";
   });
   $("train").addEventListener("click", train);
