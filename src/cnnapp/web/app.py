@@ -104,6 +104,15 @@ PROBLEMS = {
 }
 
 
+TEACH_PROBLEMS = {
+    **PROBLEMS,
+    404: {"model": Problem, "description": "No such session, class, run or model"},
+    409: {"model": Problem, "description": "A training of the session is under way"},
+    422: {"model": Problem, "description": "A photo that cannot be read: none of the request's is kept"},
+}
+"""The errors the teach requests answer."""
+
+
 def create_app(
     models: dict[str, ServedModel],
     limits: Limits | None = None,
@@ -186,11 +195,19 @@ def create_app(
             raise HTTPException(404, f"no example photo {number} of a model named {name!r}")
         return FileResponse(served.examples[number].path)
 
-    @app.post("/api/teach", summary="A new teach session: its id, to use in the other /api/teach requests")
+    @app.post(
+        "/api/teach",
+        summary="A new teach session: its id, to use in the other /api/teach requests",
+        responses=TEACH_PROBLEMS,
+    )
     async def new_session() -> dict:
         return teach.state(teach.new_session())
 
-    @app.get("/api/teach/{session}", summary="A session's classes (photo counts), runs and latest training")
+    @app.get(
+        "/api/teach/{session}",
+        summary="A session's classes (photo counts), runs and latest training",
+        responses=TEACH_PROBLEMS,
+    )
     async def session_state(session: str) -> dict:
         return teach.state(session)
 
@@ -202,7 +219,7 @@ def create_app(
             f"{megabytes(limits.photo_bytes)} a photo and {limits.photos} photos a request, as for predict."
         ),
         openapi_extra=PREDICT_BODY,
-        responses=PROBLEMS,
+        responses=TEACH_PROBLEMS,
     )
     async def add_photos(session: str, name: str, request: Request) -> dict:
         teach.class_folder(session, name)
@@ -216,7 +233,11 @@ def create_app(
         await anyio.to_thread.run_sync(teach.add_photos, session, name, images)
         return teach.state(session)
 
-    @app.delete("/api/teach/{session}/classes/{name}", summary="Remove a class of the session and its photos")
+    @app.delete(
+        "/api/teach/{session}/classes/{name}",
+        summary="Remove a class of the session and its photos",
+        responses=TEACH_PROBLEMS,
+    )
     async def remove_class(session: str, name: str) -> dict:
         teach.remove_class(session, name)
         return teach.state(session)
@@ -224,6 +245,7 @@ def create_app(
     @app.post(
         "/api/teach/{session}/train",
         summary="Adapt a served model to the session's photos, in the background; follow it with GET the session",
+        responses=TEACH_PROBLEMS,
     )
     async def train(session: str, base: str) -> dict:
         served = models.get(base)
@@ -232,7 +254,11 @@ def create_app(
         teach.train(session, served)
         return teach.state(session)
 
-    @app.get("/api/teach/{session}/runs/{run}", summary="A run of the session, as GET /api/models describes runs")
+    @app.get(
+        "/api/teach/{session}/runs/{run}",
+        summary="A run of the session, as GET /api/models describes runs",
+        responses=TEACH_PROBLEMS,
+    )
     async def session_run(session: str, run: str) -> dict:
         return await anyio.to_thread.run_sync(teach.describe, session, run)
 
@@ -247,13 +273,21 @@ def create_app(
         predictor = await anyio.to_thread.run_sync(teach.predictor, session, run)
         return await answered(predictor, request, picture)
 
-    @app.get("/api/teach/{session}/runs/{run}/run.zip", summary="A run of the session: its folder as a zip")
+    @app.get(
+        "/api/teach/{session}/runs/{run}/run.zip",
+        summary="A run of the session: its folder as a zip",
+        responses=TEACH_PROBLEMS,
+    )
     async def run_zip(session: str, run: str) -> Response:
         content = await anyio.to_thread.run_sync(zipped, teach.run_folder(session, run), run)
         disposition = f'attachment; filename="{run}.zip"'
         return Response(content, media_type="application/zip", headers={"Content-Disposition": disposition})
 
-    @app.get("/api/teach/{session}/runs/{run}/model.onnx", summary="A run of the session: its ONNX model")
+    @app.get(
+        "/api/teach/{session}/runs/{run}/model.onnx",
+        summary="A run of the session: its ONNX model",
+        responses=TEACH_PROBLEMS,
+    )
     async def run_onnx(session: str, run: str) -> FileResponse:
         path = teach.run_folder(session, run) / "model.onnx"
         return FileResponse(path, media_type="application/octet-stream", filename=f"{run}.onnx")

@@ -19,6 +19,7 @@ from pathlib import Path
 from fastapi import HTTPException
 from PIL import Image
 
+from cnnapp.data.images import is_image_file
 from cnnapp.errors import CnnappError
 from cnnapp.extras import missing_extra
 from cnnapp.files import writing_file
@@ -125,7 +126,7 @@ class Workspace:
         """Each class of the session and its number of photos, by name."""
         photos = self.folder(session) / "photos"
         classes = sorted(p for p in photos.iterdir() if p.is_dir())
-        return {c.name: sum(1 for p in c.iterdir() if p.suffix == ".jpg") for c in classes}
+        return {c.name: sum(1 for p in c.iterdir() if is_image_file(p)) for c in classes}
 
     def runs(self, session: str) -> list[str]:
         """The session's finished runs (those with their model.onnx), oldest first."""
@@ -160,7 +161,8 @@ class Workspace:
         return self.folder(session) / "photos" / name
 
     def add_photos(self, session: str, name: str, images: list[Image.Image]) -> int:
-        """The photos written into the class (made when new); its photo count after; 413 past CLASS_PHOTOS."""
+        """The photos written into the class (made when new), all or none; its photo count after; 413 past
+        CLASS_PHOTOS."""
         folder = self.class_folder(session, name)
         with self.lock:
             held = self.counts(session).get(name, 0)
@@ -168,9 +170,15 @@ class Workspace:
                 raise HTTPException(
                     413, f"class {name!r}: {held} photos held, {len(images)} more is over the limit of {CLASS_PHOTOS}"
                 )
-            folder.mkdir(exist_ok=True)
-            for image in images:
-                saved_photo(image, folder / f"{secrets.token_hex(8)}.jpg")
+            paths = [folder / f"{secrets.token_hex(8)}.jpg" for _ in images]
+            try:
+                folder.mkdir(exist_ok=True)
+                for image, path in zip(images, paths, strict=True):
+                    saved_photo(image, path)
+            except (OSError, CnnappError) as error:  # a full disk, say: none of the request's photos is kept
+                for path in paths:
+                    path.unlink(missing_ok=True)
+                raise HTTPException(500, f"photos of {name!r} not kept: {error}") from None
         return held + len(images)
 
     def remove_class(self, session: str, name: str) -> None:

@@ -31,7 +31,8 @@ function describe(model) {
   document.title = `cnnapp: ${title}`;
   const accuracy = model.test_accuracy == null ? "not measured" : percent(model.test_accuracy);
   const measured = model.accuracy_of ? `accuracy ${accuracy} ${model.accuracy_of}` : `test accuracy ${accuracy}`;
-  $("model-info").textContent = `${model.model} on ${model.data}: ${model.classes.join(", ")}; ${measured}; ${model.engine}`;
+  const classes = model.classes.join(", ");
+  $("model-info").textContent = `${model.model} on ${model.data}: ${classes}; ${measured}; ${model.engine}`;
   $("downloads").hidden = !model.downloads;
   if (model.downloads) {
     $("download-zip").href = model.downloads.zip;
@@ -360,25 +361,33 @@ function showJob(job) {
   $("teach").dataset.job = job.state;
 }
 
+function underway(job) {
+  return job && (job.state === "waiting" || job.state === "running");
+}
+
 async function train() {
   try {
     await session();
-    let state = await api(`/${teach.session}/train?base=${encodeURIComponent(teach.base)}`, { method: "POST" });
-    const run = state.job.run;
-    while (state.job.state === "waiting" || state.job.state === "running") {
-      showJob(state.job);
-      await new Promise((r) => setTimeout(r, POLL_EVERY_MS));
-      state = await api(`/${teach.session}`);
-    }
-    showTeach(state);
-    if (state.job.state === "done") {
-      while (!models.some((m) => m.name === run && m.predict_url)) await new Promise((r) => setTimeout(r, 50));
-      $("model").value = `yours: ${run}`;
-      describe(current());
-      $("results").replaceChildren();
-    }
+    await follow(await api(`/${teach.session}/train?base=${encodeURIComponent(teach.base)}`, { method: "POST" }));
   } catch (error) {
     $("teach-status").textContent = "error: " + error.message;
+  }
+}
+
+async function follow(state) {
+  // Poll the training until it ends, then answer with its run.
+  const run = state.job.run;
+  while (underway(state.job)) {
+    showJob(state.job);
+    await new Promise((r) => setTimeout(r, POLL_EVERY_MS));
+    state = await api(`/${teach.session}`);
+  }
+  showTeach(state);
+  if (state.job.state === "done") {
+    while (!models.some((m) => m.name === run && m.predict_url)) await new Promise((r) => setTimeout(r, 50));
+    $("model").value = `yours: ${run}`;
+    describe(current());
+    $("results").replaceChildren();
   }
 }
 
@@ -386,7 +395,11 @@ async function startTeach() {
   const asked = new URLSearchParams(location.search).get("session");
   if (asked) {
     try {
-      showTeach(await api(`/${encodeURIComponent(asked)}`));
+      const state = await api(`/${encodeURIComponent(asked)}`);
+      showTeach(state);
+      if (underway(state.job)) {
+        follow(state).catch((error) => ($("teach-status").textContent = "error: " + error.message));
+      }
     } catch (error) {
       history.replaceState(null, "", location.pathname);
       $("teach-status").textContent = "that session is gone; a new one starts with your first photo";
