@@ -1,5 +1,7 @@
 """The FastAPI application: the page at /, the JSON API under /api, and /healthz."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -124,7 +126,14 @@ def create_app(
     limits = limits or Limits()
     teach = Workspace(workspace)
     decoders = Decoders()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        teach.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="cnnapp",
         summary="Trained cnnapp runs: which class each photo shows.",
         version="0.1.0",

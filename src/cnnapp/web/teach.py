@@ -14,6 +14,7 @@ import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from fastapi import HTTPException
@@ -59,24 +60,24 @@ class Job:
         return {"base": self.base, "run": self.run, "state": self.state, "message": self.message, "seconds": seconds}
 
 
-def adapt_job(base: str, photos: str, out: str, progress: multiprocessing.Queue) -> None:
+def adapt_job(base: str, photos: str, out: str, progress: Connection) -> None:
     """In a process of its own: the run at base adapted to the photos into out, with its model.onnx; what it is
-    doing is put on progress, and a CnnappError's line last when it fails."""
+    doing is sent on progress, and a CnnappError's line last when it fails."""
     try:
         from cnnapp.data.datasets import load_dataset
         from cnnapp.inference.export import export_onnx
         from cnnapp.training.adapt import adapt_run
 
         dataset = load_dataset(photos)
-        progress.put(f"fitting a readout of the base's features to {len(dataset.y)} photos")
+        progress.send(f"fitting a readout of the base's features to {len(dataset.y)} photos")
         result = adapt_run(base, dataset, Path(out), SEED)
-        progress.put(f"cross-validated accuracy {result.accuracy:.1%} on {result.n} photos; writing {ONNX_FILE}")
+        progress.send(f"cross-validated accuracy {result.accuracy:.1%} on {result.n} photos; writing {ONNX_FILE}")
         export_onnx(out)
     except ModuleNotFoundError as error:
-        progress.put(f"error: {missing_extra(error, 'training from the page')}")
+        progress.send(f"error: {missing_extra(error, 'training from the page')}")
         raise SystemExit(2) from None
     except CnnappError as error:
-        progress.put(f"error: {error}")
+        progress.send(f"error: {error}")
         raise SystemExit(2) from None
 
 
@@ -106,6 +107,7 @@ class Workspace:
     jobs: dict[str, Job] = field(default_factory=dict)  # session -> its latest adaptation
     loaded: dict[tuple[str, str], Predictor] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    processes: set = field(default_factory=set)  # the adaptations' processes running now
 
     def new_session(self) -> str:
         """A new, empty session's id."""
@@ -215,17 +217,21 @@ class Workspace:
         with ONE_AT_A_TIME:
             job.state, job.message = "running", f"starting from {base.name} (TensorFlow loads first)"
             context = multiprocessing.get_context("spawn")
-            progress = context.Queue()
+            receiver, sender = context.Pipe(duplex=False)
             process = context.Process(
-                target=adapt_job, args=(str(base.predictor.run.path), str(photos), str(out), progress), daemon=True
+                target=adapt_job, args=(str(base.predictor.run.path), str(photos), str(out), sender), daemon=True
             )
             process.start()
-            while process.is_alive() or not progress.empty():
-                try:
-                    job.message = progress.get(timeout=0.2)
-                except Exception:  # queue.Empty: nothing new yet
-                    continue
+            sender.close()  # the process holds its own end: the pipe ends when the process does
+            self.processes.add(process)
+            with receiver:
+                while True:
+                    try:
+                        job.message = receiver.recv()
+                    except EOFError:
+                        break
             process.join()
+            self.processes.discard(process)
         job.ended = time.monotonic()
         if process.exitcode == 0 and (out / ONNX_FILE).is_file():
             job.state, job.message = "done", f"{job.message.partition(';')[0]}; ready"
@@ -233,6 +239,12 @@ class Workspace:
             job.state = "failed"
             if not job.message.startswith("error: "):
                 job.message = f"error: the training stopped (exit code {process.exitcode})"
+
+    def stop(self) -> None:
+        """End the adaptations under way, as the server stops: their partial runs are left unfinished."""
+        for process in list(self.processes):
+            process.terminate()
+            process.join(timeout=10)
 
     def predictor(self, session: str, run: str) -> Predictor:
         """A finished run of the session, loaded once with ONNX Runtime."""
