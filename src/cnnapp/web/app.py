@@ -248,7 +248,7 @@ def create_app(
         responses=TEACH_PROBLEMS,
     )
     async def remove_class(session: str, name: str) -> dict:
-        teach.remove_class(session, name)
+        await anyio.to_thread.run_sync(teach.remove_class, session, name)
         return teach.state(session)
 
     @app.post(

@@ -33,6 +33,7 @@ SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 CLASS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _-]{0,31}")
 """What a class's name may be: it names a folder of the session."""
 MAX_CLASSES = 10
+"""Most classes a session may hold."""
 CLASS_PHOTOS = 200
 """Most photos a class may hold."""
 MIN_PHOTOS = 2
@@ -40,6 +41,7 @@ MIN_PHOTOS = 2
 PHOTO_SIDE = 512
 """Photos are kept at most this many pixels a side, as JPEG: a face or a hand is still found in them."""
 SEED = 1
+"""Seeds the cross-validation's folds of every adaptation, as `cnnapp adapt`'s default does."""
 ONE_AT_A_TIME = threading.Lock()
 """One adaptation at a time on the server, whatever the session: the others wait their turn."""
 

@@ -285,9 +285,15 @@ function classItem(name, count) {
     burst.setPointerCapture(event.pointerId);
     captureBurst(name);
   });
-  for (const end of ["pointerup", "pointercancel", "lostpointercapture"]) {
+  for (const end of ["pointerup", "pointercancel", "lostpointercapture", "keyup", "blur"]) {
     burst.addEventListener(end, () => (capturing = null));
   }
+  burst.addEventListener("keydown", (event) => {
+    if ((event.key === " " || event.key === "Enter") && !event.repeat) {
+      event.preventDefault();
+      captureBurst(name);
+    }
+  });
   const add = element("label", "button add", "add photos");
   const input = element("input");
   input.type = "file";
