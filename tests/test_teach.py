@@ -83,6 +83,20 @@ def test_bad_teach_requests_get_one_line_and_keep_nothing(server: Server):
     assert response.status_code == 400 and "the classes: x (1)" in response.json()["detail"]
 
 
+def test_a_training_that_fails_says_why_in_one_line(server: Server):
+    session = new_session(server)
+    for name, digit in (("a", "0"), ("b", "5")):
+        assert add(server, session, name, server.signs_photos[digit][:2]).status_code == 200
+    (server.workspace / session / "photos" / "b" / "broken.jpg").write_bytes(b"not a photo")  # not through the API
+    assert httpx.post(f"{server.url}/api/teach/{session}/train", params={"base": "signs"}).status_code == 200
+    deadline = time.monotonic() + 60
+    while (job := state(server, session)["job"])["state"] in ("waiting", "running") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert job["state"] == "failed", job
+    assert job["message"] == "error: photos/b/broken.jpg: not an image cnnapp can read (JPEG, PNG, BMP or GIF)"
+    assert state(server, session)["runs"] == []
+
+
 def test_a_class_holds_at_most_its_photos_and_a_session_id_is_no_path(tmp_path: Path):
     workspace = Workspace(tmp_path)
     session = workspace.new_session()

@@ -67,10 +67,11 @@ def adapt_job(base: str, photos: str, out: str, progress: Connection) -> None:
     doing is sent on progress, and a CnnappError's line last when it fails."""
     try:
         from cnnapp.data.datasets import load_dataset
+
+        dataset = load_dataset(photos)  # its errors come before TensorFlow loads
         from cnnapp.inference.export import export_onnx
         from cnnapp.training.adapt import adapt_run
 
-        dataset = load_dataset(photos)
         progress.send(f"fitting a readout of the base's features to {len(dataset.y)} photos")
         result = adapt_run(base, dataset, Path(out), SEED)
         progress.send(f"cross-validated accuracy {result.accuracy:.1%} on {result.n} photos; writing {ONNX_FILE}")
@@ -229,7 +230,7 @@ class Workspace:
             with receiver:
                 while True:
                     try:
-                        job.message = receiver.recv()
+                        job.message = receiver.recv().replace(f"{photos.parent}/", "")  # no server paths
                     except EOFError:
                         break
             process.join()
