@@ -4,6 +4,7 @@ the SIGNS test photos are never used to choose.
 
   CNNAPP_DATA=~/datasets python benchmarks/leave_one_source_out.py smile-gate --out runs/loso [--seed 1]
   CNNAPP_DATA=~/datasets python benchmarks/leave_one_source_out.py sign-reader --out runs/loso [--seed 1]
+  ... --left-out smiles,genki4k    # only these sources left out (two calls can share the work)
 
 Each training is `cnnapp train RECIPE --data OTHERS --seed S --out OUT/RECIPE-without-SOURCE` (kept, so a second
 call only scores). The left-out source is scored whole as the recipe would take it: a face source drawn down as
@@ -44,12 +45,14 @@ def main() -> None:
     parser.add_argument("recipe", choices=["smile-gate", "sign-reader"])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--left-out", help="comma-separated sources to leave out in turn (default: each)")
     args = parser.parse_args()
     chosen = recipe(args.recipe)
     sources = chosen.data.split(",")
+    left = args.left_out.split(",") if args.left_out else sources
     print(f"fp32 2048x2048 matmul peak: {matmul_gflops():.1f} GFLOP/s", flush=True)
     rows = []
-    for source in sources:
+    for source in left:
         others = ",".join(s for s in sources if s != source)
         out = args.out / f"{args.recipe}-without-{source}"
         if not out.exists():
