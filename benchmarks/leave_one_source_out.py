@@ -65,7 +65,7 @@ def main() -> None:
         seen = seen_dataset(data, view_of(run.config))
         which = data.test if data.test is not None else np.arange(len(data.y))
         found = int(seen.marks[which, -1].sum())
-        seconds = json.loads((out / "metrics.json").read_text())["training"]["train_seconds"]
+        seconds = json.loads((out / "metrics.json").read_text())["train_seconds"]
         rows.append((source, result.n, found, result.accuracy, seconds))
     thing = "faces" if chosen.marks == "face" else "hands"
     print(f"\n| left out | photos | {thing} found | accuracy | training s |\n|---|---:|---:|---:|---:|")
