@@ -77,6 +77,17 @@ def scored(found: np.ndarray, score: np.ndarray, cut: float, truth: np.ndarray) 
     return float(np.mean((full > cut) == truth)), float(roc_auc_score(truth, full))
 
 
+def mouth_width(points: np.ndarray) -> np.ndarray:
+    """Each face's mouth width over its eye distance (the rule's measure), (n,)."""
+    eyes = points[:, list(EYE_LEFT), :2].mean(axis=1) - points[:, list(EYE_RIGHT), :2].mean(axis=1)
+    mouth = points[:, MOUTH_LEFT, :2] - points[:, MOUTH_RIGHT, :2]
+    return np.linalg.norm(mouth, axis=1) / np.linalg.norm(eyes, axis=1)
+
+
+NAMES = ("mouth width / eye distance", *FEATURES)
+"""The columns the readers see: the rule's measure, then the smile features."""
+
+
 def readers(features: np.ndarray, truth: np.ndarray):
     """The mouth-width rule's threshold and the fitted logistic regression, from faces' features and labels."""
     classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
@@ -139,11 +150,11 @@ def main() -> None:
         points = dataset_landmarks(dataset)
         seconds = (time.perf_counter() - start) / len(dataset.x)
         found = ~np.isnan(points[:, 0, 0])
-        data[name] = found, smile_features(points), smiling(dataset)
+        data[name] = found, np.column_stack([mouth_width(points), smile_features(points)]), smiling(dataset)
         shown = [i for i in range(len(found)) if found[i]][: 2 if name == "happy-house" else 1]
         tiles += [drawn(photo, points[i]) for i, photo in zip(shown, photos_of(dataset, shown), strict=True)]
         print(f"{name}: {np.count_nonzero(found)}/{len(found)} faces, {seconds:.3f} s a photo (0 when cached)")
-    print(f"\nfeatures: {'; '.join(FEATURES)}\n")
+    print(f"\nfeatures: {'; '.join(NAMES)}\n")
     print("| left out | faces found | rule threshold | rule accuracy | rule AUC | logistic accuracy | logistic AUC |")
     print("|---|---|---|---|---|---|---|")
     for name in (*SOURCES, "happy-house"):
@@ -155,7 +166,7 @@ def main() -> None:
         print(row(name, found, own, labels, threshold, classifier))
     weights = classifier[-1].coef_[0]
     print("\nlogistic weights (standardised features), fitted on all four sources:")
-    for feature, weight in zip(FEATURES, weights, strict=True):
+    for feature, weight in zip(NAMES, weights, strict=True):
         print(f"  {weight:+.2f}  {feature}")
     if len(sys.argv) > 1:
         figure(tiles, Path(sys.argv[1]))

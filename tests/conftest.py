@@ -31,6 +31,7 @@ SLOW_MODULES = {
     "test_resume",
     "test_serve",
     "test_summary",
+    "test_teach",
     "test_training",
     "test_tune",
 }

@@ -32,6 +32,7 @@ class Server:
     signs_photos: dict[str, list[Path]]  # digit -> real photo files, not used in training
     happy_photos: list[Path]
     stderr: Path  # where the server's messages go
+    workspace: Path  # where the page's teach sessions keep their photos and runs
 
     def predict(self, model: str, files: list, picture: bool = False) -> httpx.Response:
         """POST the files (paths, or (name, bytes) pairs) to the model's predict endpoint."""
@@ -93,10 +94,11 @@ def server(tmp_path_factory) -> Iterator[Server]:
     happy_photos = [sorted((shared / "smiles" / c).iterdir())[-k] for c in ("negatives", "positives") for k in (1, 2)]
     port = free_port()
     log = root / "serve.log"
+    workspace = root / "workspace"
     with log.open("w") as stderr:
         command = [sys.executable, "-m", "cnnapp", "serve", str(runs["signs"]), f"door={runs['door']}"]
         process = subprocess.Popen(
-            [*command, "--port", str(port), "--max-photo-mb", "1", "--max-photos", "4"],
+            [*command, "--port", str(port), "--max-photo-mb", "1", "--max-photos", "4", "--workspace", str(workspace)],
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -104,7 +106,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{url}/healthz", process, log)
-        yield Server(url, runs, signs_photos, happy_photos, log)
+        yield Server(url, runs, signs_photos, happy_photos, log, workspace)
     finally:
         process.terminate()
         process.wait(timeout=30)

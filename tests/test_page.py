@@ -51,9 +51,9 @@ def percent(p: float) -> str:
     return f"{100 * p:.1f}%"
 
 
-def opened(browser, server: Server, **context) -> Iterator:
+def opened(browser, server: Server, url: str | None = None, **context) -> Iterator:
     page = browser.new_page(**context)
-    page.goto(server.url)
+    page.goto(url or server.url)
     page.wait_for_selector("body[data-ready=true]")
     return page
 

@@ -2,6 +2,7 @@
 
 import re
 import socket
+from pathlib import Path
 
 import click
 
@@ -62,10 +63,27 @@ def listening_socket(host: str, port: int) -> socket.socket:
     metavar="NAME",
     help="A Host name to answer besides localhost, 127.0.0.1, ::1 and --host (repeatable); others get 400.",
 )
+@click.option(
+    "--workspace",
+    type=click.Path(path_type=Path),
+    default=Path("workspace"),
+    show_default=True,
+    help="Folder of the page's teach sessions: their photos and the runs adapted from them.",
+)
 def serve(
-    runs: tuple[str, ...], host: str, port: int, max_photo_mb: float, max_photos: int, allowed_hosts: tuple[str, ...]
+    runs: tuple[str, ...],
+    host: str,
+    port: int,
+    max_photo_mb: float,
+    max_photos: int,
+    allowed_hosts: tuple[str, ...],
+    workspace: Path,
 ) -> None:
     """Serve RUNS: a web page at / to drop photos or use the webcam, a JSON API under /api, its docs at /docs.
+
+    The page also teaches a served run classes of your own: name them, give each a few photos (webcam bursts or
+    files) and train; the new run answers in the page at once. Each page's photos and runs are kept apart under
+    --workspace.
 
     Each run is served under its folder's name, or NAME=RUN names it. Predictions run with ONNX Runtime: a run
     without model.onnx has it exported first. Stop with Ctrl-C.
@@ -79,6 +97,8 @@ def serve(
     for name in allowed_hosts:
         if not HOST_NAME.fullmatch(name):
             raise CnnappError(f"--allowed-host {name}: not a host name or IP address (give no scheme, port or path)")
+    if workspace.exists() and not workspace.is_dir():
+        raise CnnappError(f"--workspace {workspace}: not a folder")
     export_missing(runs)
     models = load_served(list(runs))
     gates = [name for name, model in models.items() if model.predictor.run.model == "smile-gate"]
@@ -88,7 +108,8 @@ def serve(
     if any("face" in (model.predictor.view.crop, model.predictor.view.marks) for model in models.values()):
         detector()  # loaded now rather than at the first photo
     hosts = (*lazy.LOCAL_HOSTS, *([] if host in WILDCARDS else [host]), *allowed_hosts)
-    app = lazy.create_app(models, lazy.Limits(photo_bytes=int(max_photo_mb * 1024 * 1024), photos=max_photos), hosts)
+    limits = lazy.Limits(photo_bytes=int(max_photo_mb * 1024 * 1024), photos=max_photos)
+    app = lazy.create_app(models, limits, hosts, workspace)
     sock = listening_socket(host, port)
     shown = "localhost" if host in ("127.0.0.1", "localhost") else host
     click.echo(f"serving {', '.join(models)} at http://{shown}:{sock.getsockname()[1]}/ (API docs at /docs)", err=True)

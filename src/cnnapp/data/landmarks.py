@@ -48,12 +48,17 @@ LANDMARK_RULE = (
 
 # points of the mesh (MediaPipe's numbering; "left" is the photo's left on a face seen from the front)
 MOUTH_LEFT, MOUTH_RIGHT = 61, 291
-LIP_TOP, LIP_BOTTOM = 0, 17  # the outer edge of the lips at the middle
-INNER_TOP, INNER_BOTTOM = 13, 14
 EYE_LEFT, EYE_RIGHT = (33, 133), (362, 263)  # outer and inner corners of each eye
-LID_LEFT, LID_RIGHT = (159, 145), (386, 374)  # upper and lower lid of each eye
-CHEEK_LEFT, CHEEK_RIGHT = 234, 454
-CHIN = 152
+LIP_PAIRS = (
+    *((MOUTH_LEFT, MOUTH_RIGHT), (146, 375), (91, 321), (181, 405), (84, 314)),  # outer edge, lower lip
+    *((185, 409), (40, 270), (39, 269), (37, 267)),  # outer edge, upper lip
+    *((78, 308), (95, 324), (88, 318), (178, 402), (87, 317)),  # inner edge, lower lip
+    *((191, 415), (80, 310), (81, 311), (82, 312)),  # inner edge, upper lip
+)
+"""Points of the lips, each with its mirror image across the face's middle (the photo's left one first), each edge
+from the corner inwards."""
+LIP_MIDDLE = (17, 0, 14, 13)
+"""Points of the lips on the face's middle: the outer edge's lowest and highest, then the inner edge's."""
 
 _lock = threading.Lock()
 
@@ -97,8 +102,8 @@ def mesh(photo: Image.Image, centre: np.ndarray, side: float, angle: float) -> t
 
 
 def eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The centres of the photo's left and right eye, from the mesh's points (n, 2 or 3)."""
-    return points[list(EYE_LEFT), :2].mean(axis=0), points[list(EYE_RIGHT), :2].mean(axis=0)
+    """The centres x, y of the photo's left and right eye, from the mesh's points (..., 468, 2 or 3)."""
+    return points[..., list(EYE_LEFT), :2].mean(axis=-2), points[..., list(EYE_RIGHT), :2].mean(axis=-2)
 
 
 def refined(photo: Image.Image, points: np.ndarray) -> tuple[np.ndarray, float]:
@@ -163,47 +168,23 @@ def dataset_landmarks(dataset: Dataset) -> np.ndarray:
 
 
 FEATURES = (
-    "mouth width / eye distance",
-    "inner lip gap / mouth width",
-    "outer lip height / mouth width",
-    "lip corners above the lips' centre / mouth width",
-    "lip corners below the upper lip's top / mouth width",
-    "mouth width / face width",
-    "eye opening / eye width",
-    "lips' centre to chin / eye distance",
+    *(f"lip points {a}/{b} {where}" for a, b in LIP_PAIRS for where in ("out from the middle", "below the eyes")),
+    *(f"lip point {a} below the eyes" for a in LIP_MIDDLE),
 )
-"""The smile features, in order: ratios of lengths, heights measured square to the line between the eyes, so that
-neither the face's size, its turn in the photo nor a mirror image changes them."""
+"""The smile features: where the lips' points lie, in eye distances from the point midway between the eyes, with the
+eyes level: for each mirrored pair (LIP_PAIRS), how far out from the face's middle (the two points' mean, sign
+dropped) and how far below the eye line (their mean); for each point on the middle (LIP_MIDDLE), how far below the
+eye line. Neither a mirror image nor the face's size, place or turn in the photo changes them."""
 
 
 def smile_features(points: np.ndarray) -> np.ndarray:
     """The smile features (see FEATURES) of each face's landmarks (n, 468, 2 or 3): (n, len(FEATURES)) float32,
     NaN where the landmarks are."""
-    xy = points[..., :2].astype(np.float64)
-    left = xy[:, list(EYE_LEFT)].mean(axis=1)
-    right = xy[:, list(EYE_RIGHT)].mean(axis=1)
-    across = right - left
-    eyes = np.linalg.norm(across, axis=1)
-    down = np.stack([-across[:, 1], across[:, 0]], axis=1) / eyes[:, None]  # square to the eyes, towards the chin
-
-    def gap(a: int, b: int) -> np.ndarray:
-        return np.linalg.norm(xy[:, a] - xy[:, b], axis=1)
-
-    def height(point: np.ndarray) -> np.ndarray:
-        return np.einsum("ij,ij->i", point, down)
-
-    width = gap(MOUTH_LEFT, MOUTH_RIGHT)
-    centre = height((xy[:, INNER_TOP] + xy[:, INNER_BOTTOM]) / 2)
-    corners = height((xy[:, MOUTH_LEFT] + xy[:, MOUTH_RIGHT]) / 2)
-    opening = (gap(*LID_LEFT) / gap(*EYE_LEFT) + gap(*LID_RIGHT) / gap(*EYE_RIGHT)) / 2
-    features = [
-        width / eyes,
-        gap(INNER_TOP, INNER_BOTTOM) / width,
-        gap(LIP_TOP, LIP_BOTTOM) / width,
-        (centre - corners) / width,
-        (corners - height(xy[:, LIP_TOP])) / width,
-        width / gap(CHEEK_LEFT, CHEEK_RIGHT),
-        opening,
-        (height(xy[:, CHIN]) - centre) / eyes,
-    ]
-    return np.stack(features, axis=1).astype(np.float32)
+    left, right = eye_centres(points.astype(np.float64))
+    across = (right - left) / np.sum((right - left) ** 2, axis=1, keepdims=True)  # along the eyes, 1 / eye distance
+    down = np.stack([-across[:, 1], across[:, 0]], axis=1)  # square to it, towards the chin
+    moved = points[..., :2] - (left + right)[:, None] / 2
+    out, below = np.einsum("npk,nk->np", moved, across), np.einsum("npk,nk->np", moved, down)
+    first, second = [a for a, _ in LIP_PAIRS], [b for _, b in LIP_PAIRS]
+    pairs = np.stack([(abs(out[:, first]) + abs(out[:, second])) / 2, (below[:, first] + below[:, second]) / 2], -1)
+    return np.concatenate([pairs.reshape(len(points), -1), below[:, list(LIP_MIDDLE)]], axis=1).astype(np.float32)

@@ -4,6 +4,7 @@ import base64
 import ctypes
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -11,6 +12,7 @@ import anyio
 import numpy as np
 from PIL import Image
 
+from cnnapp.data.images import OPEN_SIZE, decode_pixels, read_whole
 from cnnapp.errors import CnnappError
 from cnnapp.inference import Prediction, Predictor
 from cnnapp.inference.predictor import Photo
@@ -38,10 +40,10 @@ def data_url(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def decoded(predictor: Predictor, name: str, file: BinaryIO, large: bool) -> Photo | str:
-    """An uploaded photo decoded as the run needs it, or the one-line reason it cannot be read."""
+def decoded(decode: Callable[..., Photo], name: str, file: BinaryIO, large: bool) -> Photo | str:
+    """An uploaded photo decoded by decode, or the one-line reason it cannot be read."""
     try:
-        return predictor.decode(file, name=name)
+        return decode(file, name=name)
     except CnnappError as error:
         return str(error)
     finally:
@@ -68,11 +70,21 @@ class Decoders:
     large: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(1))
 
     async def decode(self, predictor: Predictor, name: str, file: BinaryIO) -> Photo | str:
-        """One upload decoded in the thread its size calls for."""
-        pixels = await anyio.to_thread.run_sync(predictor.decode_pixels, file, limiter=self.small)
+        """One upload decoded as the run needs it, in the thread its size calls for."""
+        return await self.decoded_by(predictor.decode_pixels, predictor.decode, name, file)
+
+    async def whole(self, name: str, file: BinaryIO) -> Image.Image | str:
+        """One upload decoded whole (at most about OPEN_SIZE pixels a side), as any run can read it later."""
+        return await self.decoded_by(lambda f: decode_pixels(f, OPEN_SIZE // 2), read_whole, name, file)
+
+    async def decoded_by(
+        self, pixels_of: Callable[[BinaryIO], int], decode: Callable[..., Photo], name: str, file: BinaryIO
+    ) -> Photo | str:
+        """One upload decoded by decode, in the thread its size (pixels_of) calls for."""
+        pixels = await anyio.to_thread.run_sync(pixels_of, file, limiter=self.small)
         large = pixels > LARGE_PIXELS
         limiter = self.large if large else self.small
-        return await anyio.to_thread.run_sync(decoded, predictor, name, file, large, limiter=limiter)
+        return await anyio.to_thread.run_sync(decoded, decode, name, file, large, limiter=limiter)
 
     async def answer(self, predictor: Predictor, uploads: list[tuple[str, BinaryIO]], picture: bool) -> list[dict]:
         """One row per upload, in order: {path, label, probability, probabilities[, face][, picture]} or

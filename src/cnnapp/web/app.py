@@ -1,13 +1,16 @@
 """The FastAPI application: the page at /, the JSON API under /api, and /healthz."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import anyio
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
@@ -15,9 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from swagger_ui_bundle import swagger_ui_path
 
+from cnnapp.inference import Predictor
 from cnnapp.web.answers import Decoders
 from cnnapp.web.guards import LOCAL_HOSTS, BodyDeadline, HostCheck
 from cnnapp.web.served import ServedModel
+from cnnapp.web.teach import Workspace, zipped
 
 STATIC = Path(__file__).parent / "static"
 FORM_SLACK = 64 * 1024
@@ -101,13 +106,34 @@ PROBLEMS = {
 }
 
 
+TEACH_PROBLEMS = {
+    **PROBLEMS,
+    404: {"model": Problem, "description": "No such session, class, run or model"},
+    409: {"model": Problem, "description": "A training of the session is under way"},
+    422: {"model": Problem, "description": "A photo that cannot be read: none of the request's is kept"},
+}
+"""The errors the teach requests answer."""
+
+
 def create_app(
-    models: dict[str, ServedModel], limits: Limits | None = None, hosts: tuple[str, ...] = LOCAL_HOSTS
+    models: dict[str, ServedModel],
+    limits: Limits | None = None,
+    hosts: tuple[str, ...] = LOCAL_HOSTS,
+    workspace: Path = Path("workspace"),
 ) -> FastAPI:
-    """The application serving these models within these limits, to requests for these Host names."""
+    """The application serving these models within these limits, to requests for these Host names; the page's
+    teach view keeps its sessions' photos and runs in the workspace folder."""
     limits = limits or Limits()
+    teach = Workspace(workspace)
     decoders = Decoders()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        teach.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="cnnapp",
         summary="Trained cnnapp runs: which class each photo shows.",
         version="0.1.0",
@@ -150,8 +176,11 @@ def create_app(
         served = models.get(name)
         if served is None:
             raise HTTPException(404, f"no model named {name!r}; the models are {', '.join(models)}")
+        return await answered(served.predictor, request, picture)
+
+    async def answered(predictor: Predictor, request: Request, picture: bool) -> JSONResponse:
         try:
-            rows = await decoders.answer(served.predictor, await read_uploads(request, limits), picture)
+            rows = await decoders.answer(predictor, await read_uploads(request, limits), picture)
         finally:
             await request.close()  # the uploaded files
         errors = [row["error"] for row in rows if "error" in row]
@@ -174,6 +203,103 @@ def create_app(
         if served is None or not 0 <= number < len(served.examples):
             raise HTTPException(404, f"no example photo {number} of a model named {name!r}")
         return FileResponse(served.examples[number].path)
+
+    @app.post(
+        "/api/teach",
+        summary="A new teach session: its id, to use in the other /api/teach requests",
+        responses=TEACH_PROBLEMS,
+    )
+    async def new_session() -> dict:
+        return teach.state(teach.new_session())
+
+    @app.get(
+        "/api/teach/{session}",
+        summary="A session's classes (photo counts), runs and latest training",
+        responses=TEACH_PROBLEMS,
+    )
+    async def session_state(session: str) -> dict:
+        return teach.state(session)
+
+    @app.post(
+        "/api/teach/{session}/classes/{name}/photos",
+        summary="Add photos to a class of the session (made when new)",
+        description=(
+            f"Multipart upload, as for predict. Every photo must be readable, or none is kept (422). Limits: "
+            f"{megabytes(limits.photo_bytes)} a photo and {limits.photos} photos a request, as for predict."
+        ),
+        openapi_extra=PREDICT_BODY,
+        responses=TEACH_PROBLEMS,
+    )
+    async def add_photos(session: str, name: str, request: Request) -> dict:
+        teach.class_folder(session, name)
+        try:
+            images = [await decoders.whole(*upload) for upload in await read_uploads(request, limits)]
+        finally:
+            await request.close()
+        errors = [image for image in images if isinstance(image, str)]
+        if errors:
+            raise HTTPException(422, f"no photo kept: {'; '.join(errors)}")
+        await anyio.to_thread.run_sync(teach.add_photos, session, name, images)
+        return teach.state(session)
+
+    @app.delete(
+        "/api/teach/{session}/classes/{name}",
+        summary="Remove a class of the session and its photos",
+        responses=TEACH_PROBLEMS,
+    )
+    async def remove_class(session: str, name: str) -> dict:
+        await anyio.to_thread.run_sync(teach.remove_class, session, name)
+        return teach.state(session)
+
+    @app.post(
+        "/api/teach/{session}/train",
+        summary="Adapt a served model to the session's photos, in the background; follow it with GET the session",
+        responses=TEACH_PROBLEMS,
+    )
+    async def train(session: str, base: str) -> dict:
+        served = models.get(base)
+        if served is None:
+            raise HTTPException(404, f"no model named {base!r}; the models are {', '.join(models)}")
+        teach.train(session, served)
+        return teach.state(session)
+
+    @app.get(
+        "/api/teach/{session}/runs/{run}",
+        summary="A run of the session, as GET /api/models describes runs",
+        responses=TEACH_PROBLEMS,
+    )
+    async def session_run(session: str, run: str) -> dict:
+        return await anyio.to_thread.run_sync(teach.describe, session, run)
+
+    @app.post(
+        "/api/teach/{session}/runs/{run}/predict",
+        summary="Which class each uploaded photo shows, by a run of the session",
+        openapi_extra=PREDICT_BODY,
+        response_model=list[Answer | Unread],
+        responses={**PROBLEMS, 422: {"model": NoneRead, "description": "No photo of the request can be read"}},
+    )
+    async def session_predict(session: str, run: str, request: Request, picture: bool = False) -> JSONResponse:
+        predictor = await anyio.to_thread.run_sync(teach.predictor, session, run)
+        return await answered(predictor, request, picture)
+
+    @app.get(
+        "/api/teach/{session}/runs/{run}/run.zip",
+        summary="A run of the session: its folder as a zip",
+        responses=TEACH_PROBLEMS,
+    )
+    async def run_zip(session: str, run: str) -> Response:
+        content = await anyio.to_thread.run_sync(zipped, teach.run_folder(session, run), run)
+        disposition = f'attachment; filename="{run}.zip"'
+        return Response(content, media_type="application/zip", headers={"Content-Disposition": disposition})
+
+    @app.get(
+        "/api/teach/{session}/runs/{run}/model.onnx",
+        summary="A run of the session: its ONNX model",
+        responses=TEACH_PROBLEMS,
+    )
+    async def run_onnx(session: str, run: str) -> FileResponse:
+        path = teach.run_folder(session, run) / "model.onnx"
+        return FileResponse(path, media_type="application/octet-stream", filename=f"{run}.onnx")
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
