@@ -14,7 +14,6 @@ row per source: photos scored, faces or hands found, accuracy, and the training'
 """
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from cnnapp.data.datasets import Dataset, load_dataset, sampled, select_classes
-from cnnapp.data.views import seen_dataset, view_of
+from cnnapp.data.views import seen_dataset
+from cnnapp.evaluation.reuse import evaluate_run
 from cnnapp.models.catalog import recipe
-from cnnapp.training.reuse import evaluate_run
-from cnnapp.training.rundir import read_run
+from cnnapp.runs.folder import read_run
 
 from serve_attacks import matmul_gflops
 
@@ -62,10 +61,10 @@ def main() -> None:
         run = read_run(out)
         data = left_out(source, chosen.most_per_source, chosen.classes)
         result = evaluate_run(out, data)
-        seen = seen_dataset(data, view_of(run.config))
+        seen = seen_dataset(data, run.view)
         which = data.test if data.test is not None else np.arange(len(data.y))
         found = int(seen.marks[which, -1].sum())
-        seconds = json.loads((out / "metrics.json").read_text())["train_seconds"]
+        seconds = run.training.seconds
         rows.append((source, result.n, found, result.accuracy, seconds))
     thing = "faces" if chosen.marks == "face" else "hands"
     print(f"\n| left out | photos | {thing} found | accuracy | training s |\n|---|---:|---:|---:|---:|")

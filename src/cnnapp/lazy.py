@@ -26,6 +26,8 @@ SLOW = {
     "cnnapp.evaluation.reuse": ("load_model",),
     "cnnapp.inference.onnx_model": ("OnnxModel",),
     "cnnapp.inference": ("load",),
+    "cnnapp.inference.export": ("export_onnx",),
+    "cnnapp.training.adapt": ("adapt_run",),
 }
 """Each module and the names the library takes from it."""
 

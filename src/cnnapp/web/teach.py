@@ -20,12 +20,14 @@ from pathlib import Path
 from fastapi import HTTPException
 from PIL import Image
 
+from cnnapp import lazy
+from cnnapp.data.datasets import load_dataset
 from cnnapp.data.images import is_image_file
 from cnnapp.errors import CnnappError
 from cnnapp.extras import missing_extra
 from cnnapp.files import writing_file
 from cnnapp.inference import Predictor, load
-from cnnapp.inference.predictor import ONNX_FILE
+from cnnapp.runs import ONNX_FILE
 from cnnapp.web.served import ServedModel
 
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22}")
@@ -66,16 +68,11 @@ def adapt_job(base: str, photos: str, out: str, progress: Connection) -> None:
     """In a process of its own: the run at base adapted to the photos into out, with its model.onnx; what it is
     doing is sent on progress, and a CnnappError's line last when it fails."""
     try:
-        from cnnapp.data.datasets import load_dataset
-
         dataset = load_dataset(photos)  # its errors come before TensorFlow loads
-        from cnnapp.inference.export import export_onnx
-        from cnnapp.training.adapt import adapt_run
-
         progress.send(f"fitting a readout of the base's features to {len(dataset.y)} photos")
-        result = adapt_run(base, dataset, Path(out), SEED)
+        result = lazy.adapt_run(base, dataset, Path(out), SEED)
         progress.send(f"cross-validated accuracy {result.accuracy:.1%} on {result.n} photos; writing {ONNX_FILE}")
-        export_onnx(out)
+        lazy.export_onnx(out)
     except ModuleNotFoundError as error:
         progress.send(f"error: {missing_extra(error, 'training from the page')}")
         raise SystemExit(2) from None
@@ -265,7 +262,7 @@ class Workspace:
             **ServedModel(run, predictor).describe(),
             "data": "your photos",
             "examples_credit": "",
-            "accuracy_of": f"cross-validated on its {predictor.run.metrics['n_test']} photos",
+            "accuracy_of": f"cross-validated on its {predictor.run.result.n} photos",
             "predict_url": f"{where}/predict",
             "downloads": {"zip": f"{where}/run.zip", "onnx": f"{where}/{ONNX_FILE}"},
         }
