@@ -90,6 +90,7 @@ def test_the_sign_reader_records_its_view_and_reads_a_hand_on_each_photo(hand_ru
         "predict", str(hand_run), str(need_shared("signs-photos") / "signs-photos" / "test" / "2"), "--json"
     )
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # MediaPipe's own log lines are kept off the console
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(answers) == len(list((need_shared("signs-photos") / "signs-photos" / "test" / "2").iterdir()))
     assert all("face" not in a and isinstance(a["hand"], bool) for a in answers)
@@ -133,6 +134,7 @@ def test_the_smile_gate_trains_on_real_faces_and_says_whether_it_found_one(tmp_p
     hand = sorted((shared / "signs-photos" / "test" / "5").iterdir())[0]
     result = cnnapp("predict", str(out), str(faces / "smiling"), str(hand), "--json")
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # TensorFlow Lite's own log lines are kept off the console
     answers = {Path(a["path"]).name: a for a in map(json.loads, result.stdout.splitlines())}
     assert answers[hand.name]["face"] is False
     assert sum(answers[f.name]["face"] for f in (faces / "smiling").iterdir()) >= 11

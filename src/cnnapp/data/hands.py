@@ -23,6 +23,7 @@ from cnnapp.data.fetch import content_checksum
 from cnnapp.data.model_files import model_file
 from cnnapp.errors import CnnappError
 from cnnapp.progress import Progress
+from cnnapp.quiet import native_stderr_silenced
 
 POINTS = 21
 """Landmarks of a hand: the wrist, then four along each finger from the thumb to the little finger."""
@@ -67,7 +68,7 @@ def find_hands(photos: list[Image.Image]) -> Hands:
     """The landmarks of the hand in each RGB photo: looked for in the photo, then where none was found in the photo
     laid in a grey border (see the module's docstring)."""
     points = np.full((len(photos), POINTS, 2), np.nan, dtype=np.float32)
-    with landmarker(model_file(MODEL)) as finder:
+    with native_stderr_silenced(), landmarker(model_file(MODEL)) as finder:
         for i, photo in enumerate(photos):
             found = landmarks(finder, np.asarray(photo))
             if found is None:

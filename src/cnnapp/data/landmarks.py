@@ -14,6 +14,7 @@ face-landmarks`, or else the same file taken from the mediapipe 0.10.21 wheel on
 
 import math
 import threading
+import warnings
 from functools import cache
 
 import numpy as np
@@ -26,6 +27,7 @@ from cnnapp.data.faces import CHUNK, FILL, RULE, Face, find_faces, photos_of
 from cnnapp.data.model_files import model_file
 from cnnapp.data.sources import SOURCES
 from cnnapp.progress import Progress
+from cnnapp.quiet import native_stderr_silenced
 
 POINTS = 468
 SIDE = 192
@@ -65,9 +67,12 @@ _lock = threading.Lock()
 
 @cache
 def interpreter():
-    """The mesh's TFLite interpreter, loaded once."""
-    mesh = lazy.tensorflow.lite.Interpreter(model_path=str(model_file(MODEL)))
-    mesh.allocate_tensors()
+    """The mesh's TFLite interpreter, loaded once (TensorFlow's own; its warning that it will move to another
+    package is not the user's concern)."""
+    with warnings.catch_warnings(), native_stderr_silenced():
+        warnings.simplefilter("ignore", UserWarning)
+        mesh = lazy.tensorflow.lite.Interpreter(model_path=str(model_file(MODEL)))
+        mesh.allocate_tensors()
     return mesh
 
 
