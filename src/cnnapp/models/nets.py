@@ -3,6 +3,7 @@ batch normalisation, then global average pooling, dropout and the classifier. Th
 also read a photo's landmark features (its "marks", see data/views.py) through a small dense branch."""
 
 import keras
+import numpy as np
 from keras import layers
 
 from cnnapp.models.course import INPUT_SHAPE
@@ -71,3 +72,34 @@ def sign_reader(classes: int, width: int) -> keras.Model:
     inputs, x = pixels_and_marks(width)
     outputs = layers.Dense(classes, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="sign-reader")
+
+
+VOTE = "landmark_vote"
+"""The name of the layer that reads the marks alone in a model with a landmark vote."""
+
+
+def with_landmark_vote(model: keras.Model, kernel: np.ndarray, bias: np.ndarray) -> keras.Model:
+    """A trained model that reads marks, its answer averaged with a readout of the marks alone (a Dense layer of
+    this kernel (k, units) and bias, sigmoid for one unit, else softmax) on the photos where a face or hand was found
+    (the marks' last column is 1); where none was found, the model's own answer."""
+    image = keras.Input(shape=model.inputs[0].shape[1:], name="image")
+    marks = keras.Input(shape=model.inputs[1].shape[1:], name="marks")
+    answer = model([image, marks])
+    units = answer.shape[-1]
+    vote = layers.Dense(units, activation="sigmoid" if units == 1 else "softmax", name=VOTE)(marks)
+    found = layers.Dense(units, use_bias=False, trainable=False, name="found")(marks)  # the last column, repeated
+    half_gap = layers.Rescaling(0.5)(layers.Subtract()([vote, answer]))
+    outputs = layers.Add()([answer, layers.Multiply()([found, half_gap])])
+    voting = keras.Model([image, marks], outputs, name=model.name)
+    voting.get_layer(VOTE).set_weights([kernel, bias])
+    picks = np.zeros((marks.shape[-1], units), dtype=np.float32)
+    picks[-1] = 1.0
+    voting.get_layer("found").set_weights([picks])
+    return voting
+
+
+def without_vote(model: keras.Model) -> keras.Model:
+    """The network inside a model with a landmark vote (same weights); any other model as it is."""
+    if VOTE not in [layer.name for layer in model.layers]:
+        return model
+    return next(layer for layer in model.layers if isinstance(layer, keras.Model))

@@ -21,6 +21,7 @@ from cnnapp.data.views import seen_dataset
 from cnnapp.evaluation.evaluate import result_of
 from cnnapp.evaluation.reuse import load_model
 from cnnapp.files import writing_folder
+from cnnapp.models.nets import without_vote
 from cnnapp.runs import Result, Run, read_run, write_config, write_metrics
 from cnnapp.training.record import data_record, provenance
 
@@ -31,8 +32,10 @@ FOLDS = 5
 
 
 def body_of(model: keras.Model) -> keras.Model:
-    """The model up to its last layer: photos (scaled) in, the features its last layer reads out."""
-    return keras.Model(model.inputs, model.layers[-1].input)
+    """The model up to its last layer: photos (scaled) in, the features its last layer reads out (of the network
+    inside a model with a landmark vote)."""
+    network = without_vote(model)
+    return keras.Model(network.inputs, network.layers[-1].input)
 
 
 def features_of(body: keras.Model, seen: np.ndarray, marks: np.ndarray | None = None) -> np.ndarray:

@@ -25,6 +25,7 @@ from cnnapp.runs import Result, TrainConfig, read_history, same_training, write_
 from cnnapp.training.callbacks import EpochLines, EpochProgress, EpochSeconds, StopOnDivergence, epoch_figures
 from cnnapp.training.record import config_of
 from cnnapp.training.resume import BACKUP, finished_epochs
+from cnnapp.training.vote import voting
 from cnnapp.training.warm import check_start, load_matching_weights
 
 
@@ -176,8 +177,9 @@ def validated(
 def trained(
     model: keras.Model, binary: bool, dataset: Dataset, split: Split, settings: TrainConfig, folder: Path, verbose: bool
 ) -> Result:
-    """Train into folder (continuing a stopped training there), keep the chosen epoch as model.keras, test it;
-    verbose: print a line for each epoch and the epoch kept."""
+    """Train into folder (continuing a stopped training there), keep the chosen epoch as model.keras (with its
+    landmark vote when it reads marks, see training/vote.py), test it; verbose: print a line for each epoch and the
+    epoch kept."""
     start = time.perf_counter()
     fit(
         model,
@@ -195,6 +197,8 @@ def trained(
     if verbose:
         print(kept_line(history, kept), flush=True)
     model = keras_batch_norm(without_augmentation(keras.models.load_model(folder / f"{kept}.keras")))
+    if dataset.marks is not None:
+        model = voting(model, dataset.marks[split.train], dataset.y[split.train], binary)
     model.save(folder / "model.keras")
     marks = None if dataset.marks is None else dataset.marks[split.test]
     probs = probabilities(model, dataset.x[split.test], marks)
