@@ -10,7 +10,8 @@ Each training is `cnnapp train RECIPE --data OTHERS --seed S --out OUT/RECIPE-wi
 call only scores). The left-out source is scored whole as the recipe would take it: a face source drawn down as
 the smile gate draws it (its 4,000 photos), sign-language-digits 0-5 all 1,237 photos, signs-photos its 120 test
 photos (the course's test set; the run never saw any of signs-photos). Prints the fp32 matmul peak first, then a
-row per source: photos scored, faces or hands found, accuracy, and the training's seconds.
+row per source: photos scored, faces or hands found, the accuracy of the network alone and with its landmark vote
+(training/vote.py; fitted here as training fits it for a run made before the vote existed), the training's seconds.
 """
 
 import argparse
@@ -20,11 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnapp.cli.model_cmds import chosen_data
 from cnnapp.data.datasets import Dataset, load_dataset, sampled, select_classes
+from cnnapp.data.splits import split_dataset
 from cnnapp.data.views import seen_dataset
-from cnnapp.evaluation.reuse import evaluate_run
-from cnnapp.models.catalog import recipe
-from cnnapp.runs.folder import read_run
+from cnnapp.evaluation.evaluate import probabilities
+from cnnapp.evaluation.reuse import load_model
+from cnnapp.models.catalog import Recipe, recipe
+from cnnapp.models.nets import without_vote
+from cnnapp.runs import Run, read_run
+from cnnapp.training.vote import voting
 
 from serve_attacks import matmul_gflops
 
@@ -37,6 +43,18 @@ def left_out(name: str, most: int | None, classes: str | None) -> Dataset:
         first, last = classes.split("-")
         dataset = select_classes(dataset, [str(i) for i in range(int(first), int(last) + 1)])
     return sampled(dataset, most) if most else dataset
+
+
+def with_vote(run: Run, others: str, chosen: Recipe):
+    """The run's model with its landmark vote; a run trained before the vote existed gets it fitted here exactly as
+    training fits it (on the marks of its training photos, split again by its seed)."""
+    model = load_model(run)
+    if without_vote(model) is not model:
+        return model
+    data = chosen_data(others, chosen.classes, chosen.most_per_source)
+    train = split_dataset(data, run.seed, groups=chosen.groups).train
+    seen = seen_dataset(data, run.view)
+    return voting(model, seen.marks[train], seen.y[train], chosen.binary)
 
 
 def main() -> None:
@@ -60,16 +78,21 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "cnnapp", *command[1:]], check=True)
         run = read_run(out)
         data = left_out(source, chosen.most_per_source, chosen.classes)
-        result = evaluate_run(out, data)
         seen = seen_dataset(data, run.view)
         which = data.test if data.test is not None else np.arange(len(data.y))
+        model = with_vote(run, others, chosen)
+        inputs = (seen.x[which], seen.marks[which])
+        right = [
+            float(np.mean(probabilities(m, *inputs).argmax(axis=1) == data.y[which]))
+            for m in (without_vote(model), model)
+        ]
         found = int(seen.marks[which, -1].sum())
-        seconds = run.training.seconds
-        rows.append((source, result.n, found, result.accuracy, seconds))
+        rows.append((source, len(which), found, *right, run.training.seconds))
     thing = "faces" if chosen.marks == "face" else "hands"
-    print(f"\n| left out | photos | {thing} found | accuracy | training s |\n|---|---:|---:|---:|---:|")
-    for source, n, found, accuracy, seconds in rows:
-        print(f"| {source} | {n} | {found} | {accuracy:.4f} | {seconds:.0f} |")
+    print(f"\n| left out | photos | {thing} found | network alone | with the landmark vote | training s |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for source, n, found, alone, voted, seconds in rows:
+        print(f"| {source} | {n} | {found} | {alone:.4f} | {voted:.4f} | {seconds:.0f} |")
 
 
 if __name__ == "__main__":
