@@ -159,3 +159,9 @@ def test_the_landmark_vote_averages_with_the_marks_readout_only_where_something_
     readout = np.exp([4.0, 0.0, -4.0]) / np.exp([4.0, 0.0, -4.0]).sum()
     assert np.allclose(voted[0], (own[0] + readout) / 2, atol=1e-6)
     assert np.allclose(voted[1], own[1], atol=1e-6)
+
+
+def test_a_report_of_the_sign_reader_finds_its_own_mixed_sources(hand_run, tmp_path):
+    result = cnnapp("report", str(hand_run), "--out", str(tmp_path / "report"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "report" / "report.html").is_file()

@@ -84,7 +84,11 @@ def report(run: Path, data_name: str | None, out: Path | None) -> None:
     """
     info = read_run(run)
     try:
-        dataset = chosen_data(data_name or info.data.name, None)
+        if data_name:
+            dataset = chosen_data(data_name, None)
+        else:  # the run's own sources, with its classes and drawn down as it drew them
+            classes = ",".join(info.class_names) if info.mixed else None
+            dataset = chosen_data(info.data.name, classes, info.most_per_source)
     except CnnappError as error:
         if data_name:
             raise
