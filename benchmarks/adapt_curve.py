@@ -15,6 +15,7 @@ one line per k and writes the curves as a PNG.
 
 import argparse
 import json
+from pathlib import Path
 
 import keras
 import matplotlib
@@ -95,7 +96,7 @@ def main() -> None:
     axes.minorticks_off()
     axes.set_xlabel("labelled photos a class")
     axes.set_ylabel("accuracy on the photos not drawn" if test is None else "accuracy on the 120 test photos")
-    axes.set_title(f"{args.task}: {args.base_run} adapted, {args.draws} draws a k (mean, std)")
+    axes.set_title(f"{args.task}: {Path(args.base_run).name} adapted ({args.draws} draws a k)")
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()
