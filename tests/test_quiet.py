@@ -157,7 +157,7 @@ def test_help_lists_the_commands_by_task_in_full(tmp_path):
     listed = re.findall(r"^  ([a-z]+)  ", commands, re.MULTILINE)
     assert sorted(listed) == sorted(cli.commands)  # each command once
     training = run("-m", "cnnapp", "train", "--help", env=quiet_env(tmp_path)).stdout
-    assert "The model's protocol" in training and "happy      10 epochs, batch 16" in training
+    assert "The model's protocol" in training and "happy       10 epochs, batch 16" in training
 
 
 def course_pair(root, name: str, train, test) -> None:
