@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnapp.cli.model_cmds import chosen_data
-from cnnapp.data.datasets import Dataset, load_dataset, sampled, select_classes
+from cnnapp.data.datasets import Dataset, load_dataset, parse_classes, sampled, select_classes
 from cnnapp.data.splits import split_dataset
 from cnnapp.data.views import seen_dataset
 from cnnapp.evaluation.evaluate import probabilities
@@ -40,8 +40,7 @@ def left_out(name: str, most: int | None, classes: str | None) -> Dataset:
     a source that ships a test split, that split alone."""
     dataset = load_dataset(name)
     if classes:
-        first, last = classes.split("-")
-        dataset = select_classes(dataset, [str(i) for i in range(int(first), int(last) + 1)])
+        dataset = select_classes(dataset, parse_classes(classes))
     return sampled(dataset, most) if most else dataset
 
 

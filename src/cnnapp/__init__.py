@@ -7,6 +7,7 @@ import os
 import sys
 
 from cnnapp import lazy
+from cnnapp.quiet import native_stderr_silenced
 
 # TensorFlow turns its oneDNN kernels on by itself only on some x86 CPUs; on the others (an AMD EPYC, for one)
 # its convolutions train about twice as slowly without them. Read when TensorFlow is first imported.
@@ -28,15 +29,8 @@ class QuietLoader(importlib.abc.Loader):
 
     def exec_module(self, module) -> None:
         module.__spec__.loader = module.__loader__ = self.loader
-        sys.stderr.flush()
-        saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        try:
+        with native_stderr_silenced():
             self.loader.exec_module(module)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            os.close(devnull)
         for name in ("tensorflow", "absl"):
             logging.getLogger(name).setLevel(logging.ERROR)
 

@@ -326,6 +326,11 @@ def class_number(dataset: Dataset, class_name: str) -> int:
     return dataset.class_names.index(class_name)
 
 
+def within(keep: np.ndarray, part: np.ndarray | None) -> np.ndarray | None:
+    """A part's indices (a shipped train or test split) among the kept images, renumbered in their order."""
+    return None if part is None else np.flatnonzero(np.isin(keep, part))
+
+
 def select_classes(dataset: Dataset, wanted: list[str]) -> Dataset:
     """The dataset restricted to the wanted classes, renumbered in their order in wanted."""
     if dataset.parts:
@@ -336,10 +341,6 @@ def select_classes(dataset: Dataset, wanted: list[str]) -> Dataset:
     keep = np.flatnonzero(np.isin(dataset.y, old))
     remap = np.full(len(dataset.class_names), -1, dtype=np.int64)
     remap[old] = np.arange(len(old))
-
-    def within(part: np.ndarray | None) -> np.ndarray | None:
-        return None if part is None else np.flatnonzero(np.isin(keep, part))
-
     return replace(
         dataset,
         class_names=tuple(wanted),
@@ -348,8 +349,8 @@ def select_classes(dataset: Dataset, wanted: list[str]) -> Dataset:
         paths=None if dataset.paths is None else tuple(dataset.paths[i] for i in keep),
         faces=None if dataset.faces is None else dataset.faces[keep],
         marks=None if dataset.marks is None else dataset.marks[keep],
-        train=within(dataset.train),
-        test=within(dataset.test),
+        train=within(keep, dataset.train),
+        test=within(keep, dataset.test),
     )
 
 
@@ -359,10 +360,6 @@ def sampled(dataset: Dataset, most: int) -> Dataset:
     if len(dataset.y) <= most:
         return dataset
     keep = np.sort(np.random.default_rng(0).choice(len(dataset.y), most, replace=False))
-
-    def within(part: np.ndarray | None) -> np.ndarray | None:
-        return None if part is None else np.flatnonzero(np.isin(keep, part))
-
     return replace(
         dataset,
         x=dataset.x[keep],
@@ -370,8 +367,8 @@ def sampled(dataset: Dataset, most: int) -> Dataset:
         paths=None if dataset.paths is None else tuple(dataset.paths[i] for i in keep),
         faces=None if dataset.faces is None else dataset.faces[keep],
         marks=None if dataset.marks is None else dataset.marks[keep],
-        train=within(dataset.train),
-        test=within(dataset.test),
+        train=within(keep, dataset.train),
+        test=within(keep, dataset.test),
     )
 
 
