@@ -431,7 +431,7 @@ def test_a_server_dripping_bytes_is_cut_off_at_the_deadline(server, tmp_path):
     source = local_source(server, github_archive(photos), listing_checksum(photos))
     server.drip.add("/sign.zip")
     started = time.monotonic()
-    with pytest.raises(CnnappError, match=r"not complete within the deadline of 1 s \(--deadline\), \d bytes so far"):
+    with pytest.raises(CnnappError, match=r"not complete within the deadline of 1 s \(`deadline`\), \d bytes so far"):
         fetch_dataset(source, tmp_path / "data", timeout=5, deadline=1)
     assert time.monotonic() - started < 5
     assert leftovers(tmp_path / "data") == []

@@ -97,7 +97,7 @@ def test_a_killed_writer_s_folder_is_refused_then_continued(tmp_path):
     holder.wait()
     time.sleep(0.1)
     assert not out.exists() and (partial_folder(out) / "epoch-1").is_file()
-    with pytest.raises(CnnappError, match="add --resume"), writing_folder(out, resumable=True):
+    with pytest.raises(CnnappError, match="add `resume`"), writing_folder(out, resumable=True):
         pass
     with writing_folder(out, resumable=True, resume=True) as folder:
         assert (folder / "epoch-1").read_text() == "done"

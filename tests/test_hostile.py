@@ -118,7 +118,7 @@ def test_a_range_of_classes_is_bounded_before_it_is_expanded(tmp_path):
     result = cnnapp("train", "happy", "--data", str(data), "--classes", "0-99999999", timeout=60)
     assert_one_line_error(result, "--classes 0-99999999", "more than 1000")
     start = time.monotonic()
-    with pytest.raises(CnnappError, match="--classes 0-99999999: more than 1000 values"):
+    with pytest.raises(CnnappError, match="`classes` 0-99999999: more than 1000 values"):
         parse_classes("0-99999999")
     with pytest.raises(CnnappError, match="more than 1000"):
         parse_classes(",".join(str(i) for i in range(40_000)))

@@ -77,9 +77,9 @@ def test_grouped_folds_are_disjoint_by_group_and_stratified(sign_digits):
 
 
 def test_bad_groups_are_refused(sign_digits, happy_house):
-    with pytest.raises(CnnappError, match=r"--groups IMG_\(: not a regular expression"):
+    with pytest.raises(CnnappError, match=r"`groups` IMG_\(: not a regular expression"):
         group_ids(sign_digits, "IMG_(")
-    with pytest.raises(CnnappError, match=r"0/IMG_1118.JPG: its name does not match --groups photo_"):
+    with pytest.raises(CnnappError, match=r"0/IMG_1118.JPG: its name does not match `groups` photo_"):
         group_ids(sign_digits, "photo_")
     with pytest.raises(CnnappError, match="needs an image folder"):
         split_dataset(happy_house, seed=1, groups=STUDENT)

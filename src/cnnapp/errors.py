@@ -3,7 +3,15 @@ name from outside is shown safely on one line."""
 
 
 class CnnappError(Exception):
-    """A problem with the user's input, reported as one line and exit code 2."""
+    """A problem with the user's input, reported as one line and exit code 2.
+
+    parameter: the argument the problem is with, when the message names one. The message names it by its Python
+    name in backticks (`out`, `init_from`), never by a flag: the command line puts the running command's flag there.
+    """
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 def printable(text: str) -> str:

@@ -132,7 +132,9 @@ def _locked(path: Path) -> int | None:
 
 def _reserve(out: Path, partial: Path) -> tuple[_Lock, bool]:
     """The lock of out's partial folder, and whether that folder was left by a stopped writer."""
-    busy = CnnappError(f"{out}: another cnnapp process is writing it; wait for it or choose another --out")
+    busy = CnnappError(
+        f"{out}: another cnnapp process is writing it; wait for it or choose another `out`", parameter="out"
+    )
     for _ in range(3):
         fresh = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".new"))
         lock = _Lock(_locked(fresh / LOCK))
@@ -189,10 +191,11 @@ def writing_folder(
     try:
         leftovers = stale and any(entry.name != LOCK for entry in partial.iterdir())
         if out.exists() and not replace:
-            raise CnnappError(f"{out}: already exists; choose another --out or remove it")
+            raise CnnappError(f"{out}: already exists; choose another `out` or remove it", parameter="out")
         if leftovers and resumable and not resume:
             raise CnnappError(
-                f"{out}: a stopped training left {partial.name} beside it; add --resume to continue it, or remove it"
+                f"{out}: a stopped training left {partial.name} beside it; add `resume` to continue it, or remove it",
+                parameter="resume",
             )
         if leftovers and not resumable:
             _clear(partial)

@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from cnnapp.cli import lazy
-from cnnapp.cli.app import SEED
+from cnnapp.cli.app import SEED, Command
 from cnnapp.data.datasets import Dataset, load_dataset
 from cnnapp.errors import CnnappError
 from cnnapp.runs import read_run
@@ -24,7 +24,7 @@ def check_photos(dataset: Dataset) -> None:
         )
 
 
-@click.command(short_help="A new run from a trained one and a few labelled photos of your own.")
+@click.command(cls=Command, short_help="A new run from a trained one and a few labelled photos of your own.")
 @click.argument("base_run", type=click.Path(path_type=Path))
 @click.option(
     "--data",

@@ -64,6 +64,26 @@ class App(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+def on_command_line(text: str, parameter: str | None) -> str:
+    """text with the parameter it names (in backticks, see CnnappError) called as the running command's user calls
+    it: an option by its flag, an argument by its metavar; text as it is when the command has no such parameter."""
+    for param in click.get_current_context().command.params if parameter else []:
+        if parameter in {param.name, *(opt.lstrip("-").replace("-", "_") for opt in param.opts)}:
+            called = max(param.opts, key=len) if isinstance(param, click.Option) else param.human_readable_name
+            return text.replace(f"`{parameter}`", called)
+    return text
+
+
+class Command(click.Command):
+    """A cnnapp command: a CnnappError that names one of its parameters names it as the command line does."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CnnappError as error:
+            raise CnnappError(on_command_line(str(error), error.parameter)) from None
+
+
 class Finite(click.FloatRange):
     """A number in a range that is also finite: nan and inf are refused by the option's name, as any number out of
     the range is."""

@@ -8,6 +8,7 @@ import click
 from PIL import Image
 
 from cnnapp.cli import lazy
+from cnnapp.cli.app import Command
 from cnnapp.data.course import COURSE_FILES
 from cnnapp.data.datasets import NAMED, Named, load_dataset
 from cnnapp.data.images import is_image_file
@@ -47,7 +48,7 @@ def data() -> None:
     """What data is there and getting it: `cnnapp data list`, `cnnapp data info NAME`, `cnnapp data get NAME`."""
 
 
-@data.command("list")
+@data.command("list", cls=Command)
 def list_datasets() -> None:
     """The named datasets under the data directory ($CNNAPP_DATA, else ./datasets), then the pretrained model
     files the face and hand steps use.
@@ -88,7 +89,7 @@ def source_sizes(root: Path, paths: tuple[str, ...]) -> str:
     return ", ".join(f"{kind} ({n})" for kind, n in seen.most_common(4)) + (" ..." if len(seen) > 4 else "")
 
 
-@data.command()
+@data.command(cls=Command)
 @click.argument("name")
 def info(name: str) -> None:
     """Counts per class, image size and source of a dataset (a name from `data list`, or a path); for a model
@@ -192,7 +193,7 @@ def seconds(context: click.Context, option: click.Parameter, value: float) -> fl
     return value
 
 
-@data.command("get")
+@data.command("get", cls=Command)
 @click.argument("names", nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Every dataset and model file that has a public source.")
 @click.option("--mirror", "base", metavar="BASE", help="Base URL standing in for every source's host [$CNNAPP_MIRROR].")

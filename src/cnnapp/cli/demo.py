@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from cnnapp.cli import lazy
-from cnnapp.cli.app import EXIT_CHECK_FAILED, SEED
+from cnnapp.cli.app import EXIT_CHECK_FAILED, SEED, Command
 from cnnapp.cli.data_cmds import get_one
 from cnnapp.cli.model_cmds import architecture_check, echo_leaks
 from cnnapp.data.datasets import Dataset, load_dataset, select_classes
@@ -28,7 +28,8 @@ def at_hand(name: str) -> str:
         except CnnappError as error:
             raise CnnappError(
                 f"{name} is missing from {data_dir()} (set CNNAPP_DATA to a folder that holds it) "
-                f"and could not be downloaded: {error}"
+                f"and could not be downloaded: {error}",
+                parameter=error.parameter,
             ) from error
     return name
 
@@ -46,7 +47,7 @@ def demo_data() -> list[tuple[str, Dataset]]:
     return [("signs", signs), ("happy", happy)]
 
 
-@click.command(short_help="Check, train, test and export the course's two models; one table.")
+@click.command(cls=Command, short_help="Check, train, test and export the course's two models; one table.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),

@@ -9,7 +9,7 @@ import click
 from click.core import ParameterSource
 
 from cnnapp.cli import lazy
-from cnnapp.cli.app import EXIT_CHECK_FAILED, POSITIVE, SEED
+from cnnapp.cli.app import EXIT_CHECK_FAILED, POSITIVE, SEED, Command
 from cnnapp.data.datasets import Dataset, load_dataset, mixed, parse_classes, sampled, select_classes
 from cnnapp.errors import CnnappError
 from cnnapp.models.catalog import RECIPES, build_model, check_classes, recipe
@@ -67,7 +67,7 @@ def architecture_check(name: str):
     return model, rows, lazy.comparator(rows, chosen.expected_rows) if chosen.expected_rows else []
 
 
-@click.command("summary", short_help="A model's layers, checked against the course's rows (happy, signs).")
+@click.command("summary", cls=Command, short_help="A model's layers, checked against the course's rows (happy, signs).")
 @click.argument("model")
 def summary_cmd(model: str) -> None:
     """A model's layers as rows, then the check against the course's expected rows (happy, signs).
@@ -228,7 +228,7 @@ def rerun(config: Path) -> tuple[str, str, str, str | None, str, TrainConfig]:
     return run.model, data, ",".join(run.class_names), run.split.groups, run.leaks_action, run.train_config
 
 
-@click.command(short_help="Train a model on a dataset into a run folder.", epilog=PROTOCOLS)
+@click.command(cls=Command, short_help="Train a model on a dataset into a run folder.", epilog=PROTOCOLS)
 @with_options([click.argument("model", required=False), *TRAINING_OPTIONS[1:]])
 @click.option("--seed", type=SEED, default=1, show_default=True, help="Seeds the split, the weights and the shuffling.")
 @click.option(
@@ -328,7 +328,7 @@ def echo_leaks(leaks: dict) -> None:
         click.echo(f"  and {len(found) - LEAKS_SHOWN} more (config.json names them all)")
 
 
-@click.command(short_help="Test a run on a dataset: accuracy, loss and each class's accuracy.")
+@click.command(cls=Command, short_help="Test a run on a dataset: accuracy, loss and each class's accuracy.")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option(
     "--data",

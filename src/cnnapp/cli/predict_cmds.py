@@ -7,14 +7,14 @@ from pathlib import Path
 import click
 
 from cnnapp.cli import lazy
-from cnnapp.cli.app import EXIT_BAD_INPUT
+from cnnapp.cli.app import EXIT_BAD_INPUT, Command
 from cnnapp.errors import printable
 from cnnapp.inference.photos import find_photos, read_photos
 from cnnapp.inference.predictor import load
 from cnnapp.runs import read_run
 
 
-@click.command(short_help="Write a run's model as ONNX, so predict and serve skip TensorFlow.")
+@click.command(cls=Command, short_help="Write a run's model as ONNX, so predict and serve skip TensorFlow.")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option(
     "--format", "file_format", type=click.Choice(["onnx"]), default="onnx", show_default=True, help="The file written."
@@ -33,7 +33,7 @@ def export(run: Path, file_format: str) -> None:
     click.echo(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB), within {difference:.1e} of the Keras model")
 
 
-@click.command(short_help="Say which class each photo shows, with its probability.")
+@click.command(cls=Command, short_help="Say which class each photo shows, with its probability.")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per photo and line, every class's probability.")

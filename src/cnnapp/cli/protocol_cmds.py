@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from cnnapp.cli import lazy
+from cnnapp.cli.app import Command
 from cnnapp.cli.model_cmds import PROTOCOLS, default_out, prepared, recipe_data, settings_for, training_options
 from cnnapp.data.datasets import parse_classes
 from cnnapp.errors import CnnappError
@@ -28,13 +29,13 @@ def print_summary(summary: dict, out: Path) -> None:
 
 def seed_list(text: str) -> list[int]:
     """'1-3' -> [1, 2, 3]; '1,5,9' -> [1, 5, 9]."""
-    chosen = parse_classes(text, "--seeds")
+    chosen = parse_classes(text, "seeds")
     if not all(s.isdigit() and int(s) < 2**32 for s in chosen):
         raise CnnappError(f"--seeds {text}: seeds are whole numbers from 0 to 2**32-1, e.g. 1-3 or 1,5,9")
     return [int(s) for s in chosen]
 
 
-@click.command(short_help="Cross-validate a model: one run per fold, then mean ± std.", epilog=PROTOCOLS)
+@click.command(cls=Command, short_help="Cross-validate a model: one run per fold, then mean ± std.", epilog=PROTOCOLS)
 @training_options
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
 @click.option("--seeds", "seed_text", default="1", show_default=True, help="One k-fold per seed, e.g. 1-3.")
@@ -61,7 +62,7 @@ def cv(model, data_name, classes, groups, out, resume, folds, seed_text, **optio
     print_summary(summary, out)
 
 
-@click.command(short_help="Train a model once per seed, then mean ± std.", epilog=PROTOCOLS)
+@click.command(cls=Command, short_help="Train a model once per seed, then mean ± std.", epilog=PROTOCOLS)
 @training_options
 @click.option("--seeds", "seed_text", default="1-3", show_default=True, help="Seeds, e.g. 1-3 or 1,5,9.")
 def seeds(model, data_name, classes, groups, out, resume, seed_text, **options) -> None:

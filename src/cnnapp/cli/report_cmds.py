@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from cnnapp.cli import lazy
+from cnnapp.cli.app import Command
 from cnnapp.cli.model_cmds import chosen_data
 from cnnapp.data.datasets import load_dataset
 from cnnapp.data.views import View, seen_dataset
@@ -20,7 +21,7 @@ def show_out(name: str, what: str) -> Path:
     return Path(f"{Path(name).name}-{what}.png".replace(" ", "-"))
 
 
-@click.command(short_help="Draw a dataset's photos with their labels into a PNG.")
+@click.command(cls=Command, short_help="Draw a dataset's photos with their labels into a PNG.")
 @click.argument("name")
 @click.option("--index", type=int, help="Show this one image large, with its label.")
 @click.option("--class", "class_name", help="Show images of this class only.")
@@ -65,7 +66,7 @@ def show(
     click.echo(f"image: {lazy.save_png(figure, out or show_out(name, what))}")
 
 
-@click.command(short_help="A run's report: one HTML page of figures, scores and mistakes.")
+@click.command(cls=Command, short_help="A run's report: one HTML page of figures, scores and mistakes.")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--data", "data_name", help="A dataset name or path. Default: the data the run trained on.")
 @click.option("--out", type=click.Path(path_type=Path), help="The report folder. Default: RUN/report.")
@@ -92,12 +93,12 @@ def report(run: Path, data_name: str | None, out: Path | None) -> None:
     except CnnappError as error:
         if data_name:
             raise
-        raise CnnappError(f"{error} (the run's own data; point --data at it)") from None
+        raise CnnappError(f"{error} (the run's own data; point --data at it)", parameter=error.parameter) from None
     page = lazy.write_report(info, dataset, out or run / "report")
     click.echo(f"report: {page}")
 
 
-@click.command(short_help="List the runs under a folder as one table, sorted as asked.")
+@click.command(cls=Command, short_help="List the runs under a folder as one table, sorted as asked.")
 @click.argument("folder", type=click.Path(path_type=Path), default=Path("runs"))
 @click.option(
     "--sort",

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from cnnapp.cli import lazy
-from cnnapp.cli.app import POSITIVE
+from cnnapp.cli.app import POSITIVE, Command
 from cnnapp.data.faces import detector
 from cnnapp.errors import CnnappError
 from cnnapp.runs import ONNX_FILE, read_run
@@ -42,7 +42,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-@click.command(short_help="Serve runs as a web page and an HTTP API.")
+@click.command(cls=Command, short_help="Serve runs as a web page and an HTTP API.")
 @click.argument("runs", nargs=-1, required=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; 0.0.0.0 for the network.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from cnnapp.cli import lazy
-from cnnapp.cli.app import POSITIVE, SEED, Finite
+from cnnapp.cli.app import POSITIVE, SEED, Command, Finite, on_command_line
 from cnnapp.cli.model_cmds import PROTOCOLS, RECIPE_OPTIONS, prepared, recipe_data, with_options
 from cnnapp.errors import CnnappError
 from cnnapp.models.catalog import recipe
@@ -25,11 +25,16 @@ def checked_roles(chief: str | None, worker: str | None, worker_id: str | None):
     if worker_id and "chief" in worker_id:
         raise CnnappError(f"--id {worker_id}: a worker's name must not contain 'chief'")
     if chief:
-        return lazy.parse_address(chief, "--chief")
-    return lazy.parse_address(worker, "--worker") if worker else None
+        return lazy.parse_address(chief, "chief")
+    return lazy.parse_address(worker, "worker") if worker else None
 
 
-@click.command(short_help="Search a model's training settings, then train the best.", epilog=PROTOCOLS)
+def search_report(line: str) -> None:
+    """A line of the search's progress, its time limit called by its flag."""
+    click.echo(on_command_line(line, "max_minutes"))
+
+
+@click.command(cls=Command, short_help="Search a model's training settings, then train the best.", epilog=PROTOCOLS)
 @click.argument("model")
 @click.option(
     "--data", "data_name", help="A dataset name (see `cnnapp data list`) or a path. Default: the model's own sources."
@@ -120,7 +125,7 @@ def tune(
         return
     if chief:
         click.echo(f"chief: serving {trials} trials at {address}; start workers with --worker {address} --id NAME")
-    result = lazy.search(model, dataset, split, fixed, trials, kind, out, click.echo, max_minutes, server)
+    result = lazy.search(model, dataset, split, fixed, trials, kind, out, search_report, max_minutes, server)
     click.echo(
         f"best/: test accuracy {result.accuracy:.4f}, loss {result.loss:.4f} on {result.n} images, "
         f"{result.training['train_seconds']:.0f} s"

@@ -274,7 +274,7 @@ def mixed(datasets: list[Dataset]) -> Dataset:
     names = [d.name for d in datasets]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise CnnappError(f"--data {','.join(names)}: {', '.join(twice)} given twice")
+        raise CnnappError(f"`data` {','.join(names)}: {', '.join(twice)} given twice", parameter="data")
     stops = np.cumsum([len(d.y) for d in datasets])
     parts = tuple(
         Part(d.name, d.source, d.fingerprint, int(stop - len(d.y)), int(stop), d.train, d.test)
@@ -376,23 +376,23 @@ MAX_CHOSEN = 1000
 """The most classes (or seeds) one option may list; a range is measured against it before it is expanded."""
 
 
-def parse_classes(text: str, option: str = "--classes") -> list[str]:
-    """'0-5' -> ['0', ..., '5']; 'a,b' -> ['a', 'b']; ranges and names may be mixed: '0-2,7'. option names the
-    command-line option the text came from, in errors."""
+def parse_classes(text: str, parameter: str = "classes") -> list[str]:
+    """'0-5' -> ['0', ..., '5']; 'a,b' -> ['a', 'b']; ranges and names may be mixed: '0-2,7'. parameter names
+    the argument the text came from, in errors."""
     wanted: list[str] = []
     for part in (p.strip() for p in text.split(",")):
         low, dash, high = part.partition("-")
         if dash and low.isdigit() and high.isdigit():
             if int(low) > int(high):
-                raise CnnappError(f"{option} {text}: range {part} runs backwards")
+                raise CnnappError(f"`{parameter}` {text}: range {part} runs backwards", parameter=parameter)
             if len(wanted) + int(high) - int(low) + 1 > MAX_CHOSEN:
-                raise CnnappError(f"{option} {text}: more than {MAX_CHOSEN} values")
+                raise CnnappError(f"`{parameter}` {text}: more than {MAX_CHOSEN} values", parameter=parameter)
             wanted += [str(i) for i in range(int(low), int(high) + 1)]
         elif part:
             wanted.append(part)
     if len(wanted) > MAX_CHOSEN:
-        raise CnnappError(f"{option} {text}: more than {MAX_CHOSEN} values")
+        raise CnnappError(f"`{parameter}` {text}: more than {MAX_CHOSEN} values", parameter=parameter)
     twice = sorted(name for name, n in Counter(wanted).items() if n > 1)
     if twice:
-        raise CnnappError(f"{option} {text}: {', '.join(twice)} given twice")
+        raise CnnappError(f"`{parameter}` {text}: {', '.join(twice)} given twice", parameter=parameter)
     return wanted

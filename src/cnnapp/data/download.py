@@ -93,8 +93,9 @@ class _Bounds:
             raise CnnappError(f"{self.url}: {_too_big(got, self.limit)}")
         if time.monotonic() > self.ends:
             raise CnnappError(
-                f"{self.url}: not complete within the deadline of {self.deadline:g} s (--deadline), "
-                f"{got} bytes so far; run the command again to resume it"
+                f"{self.url}: not complete within the deadline of {self.deadline:g} s (`deadline`), "
+                f"{got} bytes so far; run the command again to resume it",
+                parameter="deadline",
             )
 
 

@@ -125,7 +125,8 @@ def without_leaks(dataset: Dataset, split: "Split", action: str) -> "Split":
         first = found[0]
         raise CnnappError(
             f"{dataset.name}: {len(found)} test photos are also in training or repeat in the test "
-            f"(first: {first['test']} is {first['matches']} in {first['in']}); --leaks drop takes them out of the test"
+            f"(first: {first['test']} is {first['matches']} in {first['in']}); `leaks` drop takes them out of the test",
+            parameter="leaks",
         )
     dropped = {f["test"] for f in found}
     test = np.array([i for i in split.test if photo_name(dataset, i) not in dropped], dtype=np.int64)

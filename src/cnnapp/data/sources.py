@@ -190,7 +190,8 @@ def mirrored(url: str, mirror: str | None) -> str:
         return url
     if not mirror.startswith(("http://", "https://")):
         raise CnnappError(
-            f"mirror {mirror} (--mirror or CNNAPP_MIRROR): not a base URL starting with http:// or https://"
+            f"mirror {mirror} (`mirror` or CNNAPP_MIRROR): not a base URL starting with http:// or https://",
+            parameter="mirror",
         )
     return mirror.rstrip("/") + "/" + url.split("/", 3)[3]
 

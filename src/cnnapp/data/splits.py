@@ -41,16 +41,18 @@ def group_ids(dataset: Dataset, pattern: str) -> np.ndarray:
     """Each image's group number: photos whose file names give the same first capture of pattern
     (the whole match when it has no parentheses) are one group, e.g. one person's photos."""
     if dataset.paths is None:
-        raise CnnappError(f"{dataset.source}: --groups needs an image folder (course files have no file names)")
+        raise CnnappError(
+            f"{dataset.source}: `groups` needs an image folder (course files have no file names)", parameter="groups"
+        )
     try:
         compiled = re.compile(pattern)
     except re.error as error:
-        raise CnnappError(f"--groups {pattern}: not a regular expression ({error})") from None
+        raise CnnappError(f"`groups` {pattern}: not a regular expression ({error})", parameter="groups") from None
     names = []
     for path in dataset.paths:
         found = compiled.search(Path(path).name)
         if not found:
-            raise CnnappError(f"{path}: its name does not match --groups {pattern}")
+            raise CnnappError(f"{path}: its name does not match `groups` {pattern}", parameter="groups")
         names.append(found.group(1) if compiled.groups else found.group(0))
     return np.unique(names, return_inverse=True)[1]
 
@@ -58,7 +60,9 @@ def group_ids(dataset: Dataset, pattern: str) -> np.ndarray:
 def _enough_groups(dataset: Dataset, pattern: str, ids: np.ndarray, needed: int) -> None:
     found = len(np.unique(ids))
     if found < needed:
-        raise CnnappError(f"{dataset.source}: --groups {pattern} finds {found} groups; this split needs {needed}")
+        raise CnnappError(
+            f"{dataset.source}: `groups` {pattern} finds {found} groups; this split needs {needed}", parameter="groups"
+        )
 
 
 def _by_group(indices: np.ndarray, ids: np.ndarray, first_share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

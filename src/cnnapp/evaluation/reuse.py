@@ -126,15 +126,18 @@ def unseen_by(start: Run, data: Dataset, test: np.ndarray) -> None:
     try:
         theirs = recorded_test(start, data)
     except CnnappError as error:
-        raise CnnappError(f"--init-from {start.path}: same data, but the splits cannot be compared ({error})") from None
+        raise CnnappError(
+            f"`init_from` {start.path}: same data, but the splits cannot be compared ({error})", parameter="init_from"
+        ) from None
     seen = np.ones(len(data.y), dtype=bool)
     if not start.split.validates_on_test:
         seen[theirs] = False
     overlap = int(seen[test].sum())
     if overlap:
         raise CnnappError(
-            f"--init-from {start.path}: {overlap} of the {len(test)} test images here trained or validated that run "
-            "(same data); start from a run of other data or one whose test images are these"
+            f"`init_from` {start.path}: {overlap} of the {len(test)} test images here trained or validated that run "
+            "(same data); start from a run of other data or one whose test images are these",
+            parameter="init_from",
         )
 
 

@@ -47,8 +47,9 @@ def evaluate_variants(run_dir: Path | str, dataset: Dataset, variants: tuple[Var
     _, images, marks, labels, described = images_to_evaluate(run, dataset)
     if marks is not None:
         raise CnnappError(
-            f"--variants: {run.path} reads landmarks, which would have to be found again in each changed photo; "
-            "score changed photo files with `cnnapp evaluate` instead"
+            f"`variants`: {run.path} reads landmarks, which would have to be found again in each changed photo; "
+            "score changed photo files with `cnnapp evaluate` instead",
+            parameter="variants",
         )
     model = load_model(run)
     scored = []

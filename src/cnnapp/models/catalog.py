@@ -207,7 +207,8 @@ def check_classes(name: str, class_names: tuple[str, ...] | list[str]) -> Recipe
     if chosen.binary and len(class_names) != 2:
         raise CnnappError(
             f"model {name} is binary but the data has {len(class_names)} classes ({', '.join(class_names)}); "
-            "choose two with --classes"
+            "choose two with `classes`",
+            parameter="classes",
         )
     return chosen
 

@@ -125,7 +125,7 @@ def write_report(run: Run, dataset: Dataset, out: Path) -> Path:
     Its progress goes to stderr when it takes a while."""
     out = Path(out)
     if out.exists() and not (out / "report.html").is_file():
-        raise CnnappError(f"{out}: exists and is not a report folder; choose another --out")
+        raise CnnappError(f"{out}: exists and is not a report folder; choose another `out`", parameter="out")
     with Progress(f"report of {run.path}", 3) as progress:
         model = load_model(run)
         progress.update(1, "predicting its images")

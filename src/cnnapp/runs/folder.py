@@ -81,7 +81,7 @@ class Run:
 
     @property
     def data_names(self) -> list[str]:
-        """What names the run's data again, source by source (as --data does): a named dataset's name, else the
+        """What names the run's data again, source by source, as `data` does: a named dataset's name, else the
         place it was read from."""
         return [source.name if source.name in NAMED else str(source.source) for source in self.sources]
 
@@ -228,7 +228,8 @@ def same_training(folder: Path, config: dict) -> None:
     if differing:
         raise CnnappError(
             f"{folder}: left by a stopped training whose {', '.join(differing)} differ from this one's; rerun "
-            "its own command with --resume, or remove that folder"
+            "its own command with `resume`, or remove that folder",
+            parameter="resume",
         )
 
 

@@ -81,6 +81,7 @@ class StopOnDivergence(keras.callbacks.Callback):
         diverged = {key: value for key, value in (logs or {}).items() if not math.isfinite(float(value))}
         if diverged:
             raise CnnappError(
-                f"--learning-rate {self.learning_rate:g}: the training diverged in epoch "
-                f"{epoch + 1} ({', '.join(f'{k} {v}' for k, v in diverged.items())}); choose a lower learning rate"
+                f"`learning_rate` {self.learning_rate:g}: the training diverged in epoch "
+                f"{epoch + 1} ({', '.join(f'{k} {v}' for k, v in diverged.items())}); choose a lower learning rate",
+                parameter="learning_rate",
             )

@@ -36,11 +36,11 @@ class Address:
         return f"{self.host}:{self.port}"
 
 
-def parse_address(text: str, option: str) -> Address:
-    """HOST:PORT as an Address; CnnappError naming the option when it is not one."""
+def parse_address(text: str, parameter: str) -> Address:
+    """HOST:PORT as an Address; CnnappError naming the parameter it came from when it is not one."""
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise CnnappError(f"{option} {text}: expected HOST:PORT, e.g. 127.0.0.1:8470")
+        raise CnnappError(f"`{parameter}` {text}: expected HOST:PORT, e.g. 127.0.0.1:8470", parameter=parameter)
     return Address(host, int(port))
 
 
@@ -53,7 +53,8 @@ def bound_server(address: Address) -> grpc.Server:
         bound = 0
     if not bound:
         raise CnnappError(
-            f"--chief {address}: cannot listen there (the port is in use, or not an address of this host)"
+            f"`chief` {address}: cannot listen there (the port is in use, or not an address of this host)",
+            parameter="chief",
         )
     return server
 
@@ -82,8 +83,9 @@ def wait_for_chief(address: Address, seconds: float, report) -> None:
         grpc.channel_ready_future(channel).result(timeout=seconds)
     except grpc.FutureTimeoutError:
         raise CnnappError(
-            f"--worker {address}: no chief answered within {seconds:.0f} s; start `cnnapp tune ... --chief {address}` "
-            "first, or give --wait more"
+            f"`worker` {address}: no chief answered within {seconds:.0f} s; start `cnnapp tune ... --chief {address}` "
+            "first, or let the worker wait longer (`cnnapp tune ... --wait SECONDS`)",
+            parameter="worker",
         ) from None
     finally:
         channel.close()

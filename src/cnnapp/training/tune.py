@@ -337,7 +337,7 @@ def search(
     kind: str,
     out: Path,
     report: Report,
-    minutes: float | None = None,
+    max_minutes: float | None = None,
     server: grpc.Server | None = None,
 ) -> Result:
     """Search the model's space in this process, or with a server given, hand the trials out to workers through
@@ -348,7 +348,7 @@ def search(
     """
     searchable(dataset, split)
     seed = split.seed
-    deadline = None if minutes is None else time.monotonic() + 60 * minutes
+    deadline = None if max_minutes is None else time.monotonic() + 60 * max_minutes
     with writing_folder(out, resumable=True, resume=True) as folder:
         space = search_space(model_name, dataset, split, seed, fixed, kind == "hyperband")
         description = {"model": model_name, "tuner": kind, "trials": trials, "space": space.get_config()}
@@ -365,8 +365,8 @@ def search(
         write_trials(rows, folder / "trials.csv")
         plot_trials(rows, folder / "search.png", f"{model_name} on {dataset.name}: {kind} search")
         done = [row for row in rows if row["status"] == TrialStatus.COMPLETED]
-        if minutes is not None and len(done) < trials:
-            report(f"{len(done)} of {trials} trials finished within --max-minutes {minutes:g}")
+        if max_minutes is not None and len(done) < trials:
+            report(f"{len(done)} of {trials} trials finished within `max_minutes` {max_minutes:g}")
         if not done:
             raise CnnappError(f"{out}: no trial finished; see {folder / 'trials.csv'}")
         best = max(done, key=lambda row: row["val_accuracy"])
@@ -407,12 +407,15 @@ def work(
             for key in ("model", "data", "split", "seed", *KEPT):
                 if theirs.get(key) != space.values[key]:
                     raise CnnappError(
-                        f"--worker {chief}: the chief searches with {key} {theirs.get(key)}, this worker has "
+                        f"`worker` {chief}: the chief searches with {key} {theirs.get(key)}, this worker has "
                         f"{space.values[key]}; give both the same model, data, classes, groups, seed, crop, colour "
-                        "and balance"
+                        "and balance",
+                        parameter="worker",
                     )
             report(f"worker {tuner_id}: connected to the chief at {chief}")
             tuner.search()
         except grpc.RpcError as error:
-            raise CnnappError(f"--worker {chief}: the chief stopped answering ({error.code().name})") from None
+            raise CnnappError(
+                f"`worker` {chief}: the chief stopped answering ({error.code().name})", parameter="worker"
+            ) from None
     return tuner.ran
