@@ -85,7 +85,6 @@ class Recipe:
     """How to build a model for a number of classes, and how to train it by default."""
 
     name: str
-    description: str
     build: Callable[[int], "keras.Model"]
     binary: bool  # one sigmoid unit for two classes, else one softmax unit per class
     batch_size: int
@@ -107,9 +106,9 @@ class Recipe:
 
 
 RECIPES = {
+    # the course's smile gate (Sequential API): binary, 37,633 parameters
     "happy": Recipe(
         "happy",
-        "the course's smile gate (Sequential API): binary, 37,633 parameters",
         build_happy,
         binary=True,
         batch_size=16,
@@ -118,9 +117,9 @@ RECIPES = {
         space=Space(learning_rate=(1e-4, 1e-2), batch_size=(8, 16, 32), epochs=(10, 20, 40)),
         expected_rows=HAPPY_ROWS,
     ),
+    # the course's hand-sign reader (Functional API): one unit per class, 1,310 parameters for six
     "signs": Recipe(
         "signs",
-        "the course's hand-sign reader (Functional API): one unit per class, 1,310 parameters for six",
         build_signs,
         binary=False,
         batch_size=64,
@@ -130,9 +129,9 @@ RECIPES = {
         space=Space(learning_rate=(5e-4, 2e-2), batch_size=(32, 64, 128), epochs=(30, 60, 100), augment=(False,)),
         expected_rows=SIGNS_ROWS,
     ),
+    # four conv blocks with batch normalisation, global average pooling: binary, trained with face augmentation
     "smile-net": Recipe(
         "smile-net",
-        "four conv blocks with batch normalisation, global average pooling: binary, trained with face augmentation",
         build_smile_net,
         binary=True,
         batch_size=64,
@@ -142,10 +141,10 @@ RECIPES = {
         augment=True,
         schedule="cosine",
     ),
+    # four conv blocks with batch normalisation, global average pooling: one unit per class, trained with hand
+    # augmentation
     "sign-net": Recipe(
         "sign-net",
-        "four conv blocks with batch normalisation, global average pooling: one unit per class, "
-        "trained with hand augmentation",
         build_sign_net,
         binary=False,
         batch_size=32,
@@ -155,10 +154,10 @@ RECIPES = {
         augment=True,
         schedule="cosine",
     ),
+    # smile-net's conv blocks on the face crop beside the face's landmark features: binary, trained on every public
+    # face source
     "smile-gate": Recipe(
         "smile-gate",
-        "smile-net's conv blocks on the face crop beside the face's landmark features: binary, trained on every "
-        "public face source",
         build_smile_gate,
         binary=True,
         batch_size=64,
@@ -174,10 +173,10 @@ RECIPES = {
         data="smiles,genki4k,celeba-10k,mtfl-net",
         most_per_source=4000,  # the landmarks of 16,000 photos are found within a quarter of an hour on 2 cores
     ),
+    # sign-net's conv blocks on the photo beside the hand's landmarks (upright): one unit per class, trained on
+    # every public hand source
     "sign-reader": Recipe(
         "sign-reader",
-        "sign-net's conv blocks on the photo beside the hand's landmarks (upright): one unit per class, trained "
-        "on every public hand source",
         build_sign_reader,
         binary=False,
         batch_size=32,
