@@ -62,7 +62,7 @@ def main() -> None:
     if variant == "keras-batch-norm":
         fused.fused_batch_norm = lambda model: model
     in_model = settings.augment and variant not in ("no-augment", "augment-map")
-    model = build_model(name, dataset.class_names, in_model)
+    model = build_model(name, dataset.class_names, settings.changes(name) if in_model else None)
     cpu, wall = [], []
 
     class Timer(keras.callbacks.Callback):

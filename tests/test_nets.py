@@ -18,7 +18,7 @@ from cnnapp.models.catalog import RECIPES, build_model
 from cnnapp.models.course import happy_model
 from cnnapp.models.fused import BatchNormalization
 from cnnapp.runs import TrainConfig, read_run
-from cnnapp.training.fit import train_run
+from cnnapp.training.fit import learning_rate, train_run
 from cnnapp.training.warm import load_matching_weights
 
 from clirun import assert_one_line_error, cnnapp
@@ -84,8 +84,18 @@ def test_smile_net_beats_the_course_happy_model_trained_the_same_short_way(monke
     assert scores["smile-net"].accuracy > scores["happy"].accuracy + 0.03
 
 
+def test_a_one_cycle_rate_climbs_to_its_peak_in_a_tenth_of_the_steps_then_falls_to_zero():
+    settings = TrainConfig.from_recipe("sign-net", 1, epochs=10, batch_size=10, learning_rate=0.002)
+    schedule = learning_rate(replace(settings, schedule="one-cycle"), photos=95)  # 10 steps an epoch, 100 in all
+    rates = [float(schedule(step)) for step in (0, 5, 10, 55, 100)]
+    assert rates[0] == pytest.approx(0.0002)
+    assert rates[0] < rates[1] < rates[2] == pytest.approx(0.002)
+    assert rates[2] > rates[3] > rates[4] == pytest.approx(0.0, abs=1e-7)
+    assert learning_rate(replace(settings, schedule="constant"), photos=95) == 0.002
+
+
 def test_augmentation_changes_photos_in_training_only(signs_six):
-    model = build_model("sign-net", signs_six.class_names, augment=True)
+    model = build_model("sign-net", signs_six.class_names, "hands")
     layer = model.get_layer(AUGMENTATION)
     x = scale(signs_six.x[:16])
     first, second = layer(x, training=True), layer(x, training=True)
@@ -129,7 +139,7 @@ def augmented_run(signs_six, tmp_path_factory):
 
 def test_a_run_keeps_the_model_without_its_augmentation(augmented_run, signs_six):
     config = json.loads((augmented_run / "config.json").read_text())
-    assert config["hyperparameters"]["augment"] is True and config["hyperparameters"]["schedule"] == "cosine"
+    assert config["hyperparameters"]["augment"] is True and config["hyperparameters"]["schedule"] == "one-cycle"
     assert config["initial_weights"] is None
     model = load_model(read_run(augmented_run))
     assert AUGMENTATION not in [layer.name for layer in model.layers]
@@ -168,7 +178,7 @@ def test_the_kept_model_exports_to_onnx_and_matches(augmented_run, signs_six, tm
 
 def test_init_from_loads_every_matching_layer_and_a_fresh_classifier(augmented_run, sign_digits):
     source = load_model(read_run(augmented_run))
-    same = build_model("sign-net", [str(i) for i in range(6)], augment=True)
+    same = build_model("sign-net", [str(i) for i in range(6)], "light")
     loaded = load_matching_weights(same, str(augmented_run), "sign-net", [str(i) for i in range(6)])
     weighted = [layer for layer in without_augmentation(same).layers if layer.weights]
     assert loaded["layers_loaded"] == loaded["layers_with_weights"] == len(weighted)

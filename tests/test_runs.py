@@ -90,6 +90,17 @@ def test_a_view_this_version_does_not_know_is_refused_when_the_run_is_read(tmp_p
         read_run(run_folder(tmp_path / "run", config))
 
 
+def test_a_run_trains_behind_its_recipe_s_augmentation_or_the_one_chosen():
+    light = TrainConfig.from_recipe("sign-net")
+    assert light.augmentation == "light" and light.changes("sign-net") == "light"
+    assert TrainConfig.from_recipe("sign-net", augmentation="hands").changes("sign-net") == "hands"
+    assert TrainConfig.from_recipe("sign-net", augment=False).changes("sign-net") is None
+    before = TrainConfig(epochs=1, batch_size=8, learning_rate=0.01, seed=1, augment=True)  # recorded before the kind
+    assert before.changes("smile-net") == "faces"
+    with pytest.raises(CnnappError, match="augmentation 'ears': not known to this version"):
+        TrainConfig.from_recipe("sign-net", augmentation="ears")
+
+
 def test_every_setting_is_an_option_of_train_or_chosen_by_the_recipe_alone():
     options = {param.name for param in train.params}
     settings = {f.name for f in fields(TrainConfig)}

@@ -12,7 +12,7 @@ from cnnapp.cli import lazy
 from cnnapp.cli.app import EXIT_CHECK_FAILED, POSITIVE, SEED, Command
 from cnnapp.data.datasets import Dataset, load_dataset, mixed, parse_classes, sampled, select_classes
 from cnnapp.errors import CnnappError
-from cnnapp.models.catalog import RECIPES, build_model, check_classes, recipe
+from cnnapp.models.catalog import AUGMENTATIONS, RECIPES, build_model, check_classes, recipe
 from cnnapp.runs import CONFIG_FILE, TrainConfig, read_run
 
 
@@ -20,10 +20,10 @@ def protocol_help() -> str:
     """Each model's protocol, as help text: the settings it trains with wherever no option says otherwise."""
     lines = ["\b", "The model's protocol, what it trains with where no option says otherwise:"]
     for r in RECIPES.values():
-        rate = f"learning rate {r.learning_rate:g}" + (" decaying (cosine)" if r.schedule == "cosine" else "")
+        rate = f"learning rate {r.learning_rate:g}" + ("" if r.schedule == "constant" else f" ({r.schedule})")
         view = f"{'whole photo' if r.crop == 'none' else 'face crop'}, {r.colour}" + (", balanced" if r.balance else "")
         view += f", {r.marks} landmarks" if r.marks != "none" else ""
-        augment = "augmented" if r.augment else "not augmented"
+        augment = f"augmented ({r.augmentation})" if r.augment else "not augmented"
         lines.append(f"  {r.name:<11} {r.epochs} epochs, batch {r.batch_size}, {rate}, {augment}; {view}")
     return "\n".join(lines)
 
@@ -138,6 +138,13 @@ TRAINING_OPTIONS = [
         "--augment/--no-augment",
         default=None,
         help="Random shifts, turns, zooms, flips and light changes in training. Default: the model's protocol.",
+    ),
+    click.option(
+        "--augmentation",
+        type=click.Choice(AUGMENTATIONS),
+        help="Which changes: hands (turns up to 90 degrees, large shifts, colours), faces (small shifts, light, "
+        "blur), light (turns up to 18 degrees, small shifts and light changes: learnt soonest). Default: the "
+        "model's protocol.",
     ),
     *RECIPE_OPTIONS,
     click.option(

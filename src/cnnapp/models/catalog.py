@@ -68,6 +68,10 @@ def build_sign_reader(classes: int) -> "keras.Model":
     return lazy.sign_reader(classes, lazy.marks_width("hand"))
 
 
+AUGMENTATIONS = ("hands", "faces", "light")
+"""The kinds of random changes a model may train behind (see models/augment.py)."""
+
+
 @dataclass(frozen=True)
 class Space:
     """The settings a hyperparameter search may choose from for a model: a range for the learning rate
@@ -77,7 +81,7 @@ class Space:
     batch_size: tuple[int, ...]
     epochs: tuple[int, ...]
     augment: tuple[bool, ...] = (False, True)
-    schedule: tuple[str, ...] = ("constant", "cosine")
+    schedule: tuple[str, ...] = ("constant", "cosine", "one-cycle")
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ class Recipe:
     space: Space  # what `cnnapp tune` searches
     augment: bool = False  # whether it augments unless told
     learning_rate: float = 0.001  # Adam's default
-    schedule: str = "constant"  # or "cosine": the learning rate decays to zero over the epochs
+    schedule: str = "constant"  # or "cosine", "one-cycle": how the learning rate changes (training/fit.py)
     crop: str = "none"  # or "face": what of a photo the model sees (see data/faces.py)
     colour: str = "colour"  # or "grey": the photo's colours or only its grey levels
     balance: bool = False  # every class weighs the same in the loss, however many photos it has
@@ -129,7 +133,8 @@ RECIPES = {
         space=Space(learning_rate=(5e-4, 2e-2), batch_size=(32, 64, 128), epochs=(30, 60, 100), augment=(False,)),
         expected_rows=SIGNS_ROWS,
     ),
-    # four conv blocks with batch normalisation, global average pooling: binary, trained with face augmentation
+    # four conv blocks with batch normalisation, global average pooling: binary, trained with face augmentation (on
+    # the photo at half its side it learns sooner but stops short of what it reads at full size: docs/speed.md)
     "smile-net": Recipe(
         "smile-net",
         build_smile_net,
@@ -141,18 +146,20 @@ RECIPES = {
         augment=True,
         schedule="cosine",
     ),
-    # four conv blocks with batch normalisation, global average pooling: one unit per class, trained with hand
-    # augmentation
+    # four conv blocks with batch normalisation, global average pooling, on the photo at half its side: one unit
+    # per class, a short one-cycle training behind light augmentation (the fastest to a good model of one
+    # collection's hands: docs/speed.md); the sign reader is the recipe for hands from anywhere
     "sign-net": Recipe(
         "sign-net",
         build_sign_net,
         binary=False,
         batch_size=32,
-        epochs=80,  # hands turned up to 90 degrees either way take twice the 40 epochs upright ones did
-        augmentation="hands",
-        space=Space(learning_rate=(3e-4, 1e-2), batch_size=(16, 32, 64), epochs=(40, 60, 80)),
+        epochs=10,
+        augmentation="light",
+        space=Space(learning_rate=(5e-4, 5e-3), batch_size=(16, 32, 64), epochs=(5, 10, 20)),
         augment=True,
-        schedule="cosine",
+        learning_rate=0.002,
+        schedule="one-cycle",
     ),
     # smile-net's conv blocks on the face crop beside the face's landmark features: binary, trained on every public
     # face source
@@ -212,9 +219,10 @@ def check_classes(name: str, class_names: tuple[str, ...] | list[str]) -> Recipe
     return chosen
 
 
-def build_model(name: str, class_names: tuple[str, ...] | list[str], augment: bool = False) -> "keras.Model":
-    """A fresh, untrained model for these classes, behind its recipe's augmentation if asked, its batch
-    normalisation training through the fused kernel; refuses a binary model on data that is not binary."""
+def build_model(name: str, class_names: tuple[str, ...] | list[str], augmentation: str | None = None) -> "keras.Model":
+    """A fresh, untrained model for these classes, behind this kind of augmentation (one of AUGMENTATIONS) if one is
+    given, its batch normalisation training through the fused kernel; refuses a binary model on data that is not
+    binary."""
     chosen = check_classes(name, class_names)
     model = lazy.fused_batch_norm(chosen.build(len(class_names)))
-    return lazy.augmented(model, chosen.augmentation) if augment else model
+    return lazy.augmented(model, augmentation) if augmentation else model

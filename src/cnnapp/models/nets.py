@@ -19,19 +19,26 @@ def conv_block(x, filters: int, convs: int = 1):
 
 
 def features(inputs):
-    """Four conv blocks, the last two of two convolutions, then global average pooling: 64x64x3 -> 192."""
-    x = conv_block(inputs, 32)  # 32x32x32
-    x = conv_block(x, 64)  # 16x16x64
-    x = conv_block(x, 128, convs=2)  # 8x8x128
-    x = conv_block(x, 192, convs=2)  # 4x4x192
+    """Four conv blocks, the last two of two convolutions, then global average pooling: 64x64x3 (or 32x32x3) -> 192.
+    Each block halves the side: 32, 16, 8, 4 on a 64x64 photo."""
+    x = conv_block(inputs, 32)
+    x = conv_block(x, 64)
+    x = conv_block(x, 128, convs=2)
+    x = conv_block(x, 192, convs=2)
     x = layers.GlobalAveragePooling2D()(x)  # 192
     return layers.Dropout(0.3)(x)
 
 
+def halved(inputs):
+    """The photo at half its side, each pixel the mean of four: 64x64x3 -> 32x32x3. A hand's sign still shows at
+    32x32, and the conv blocks after it do a quarter of the arithmetic."""
+    return layers.AveragePooling2D(2)(inputs)
+
+
 def sign_net(classes: int) -> keras.Model:
-    """Which hand sign, as a softmax over classes."""
+    """Which hand sign, as a softmax over classes, from the photo at half its side."""
     inputs = keras.Input(shape=INPUT_SHAPE)
-    outputs = layers.Dense(classes, activation="softmax")(features(inputs))
+    outputs = layers.Dense(classes, activation="softmax")(features(halved(inputs)))
     return keras.Model(inputs, outputs, name="sign-net")
 
 

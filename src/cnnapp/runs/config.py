@@ -7,9 +7,9 @@ from pathlib import Path
 
 from cnnapp.data.views import VIEW_CHOICES, View
 from cnnapp.errors import CnnappError
-from cnnapp.models.catalog import recipe
+from cnnapp.models.catalog import AUGMENTATIONS, recipe
 
-CHOICES = {"schedule": ("constant", "cosine"), "mix": ("size", "balanced"), **VIEW_CHOICES}
+CHOICES = {"schedule": ("constant", "cosine", "one-cycle"), "mix": ("size", "balanced"), **VIEW_CHOICES}
 """The settings that take one of a few names, and those names."""
 RECORDED_BESIDE = ("optimizer", "loss")
 """What config.json's hyperparameters hold beside a TrainConfig: fixed by the model, not chosen."""
@@ -25,8 +25,9 @@ class TrainConfig:
     batch_size: int
     learning_rate: float
     seed: int
-    augment: bool = False  # train behind the recipe's random augmentation layers
-    schedule: str = "constant"  # or "cosine": the learning rate decays to zero over the epochs
+    augment: bool = False  # train behind random augmentation layers
+    augmentation: str | None = None  # their kind (models/augment.py); None, in a run recorded before it: the model's
+    schedule: str = "constant"  # or "cosine", "one-cycle": see training/fit.py's learning_rate
     init_from: str | None = None  # a run folder whose weights the model starts from
     crop: str = "none"  # or "face": the model sees the face found in each photo (see data/faces.py)
     colour: str = "colour"  # or "grey", "equalised": the model sees only the grey levels (spread evenly)
@@ -45,6 +46,14 @@ class TrainConfig:
         for name, known in CHOICES.items():
             if getattr(self, name) not in known:
                 raise CnnappError(f"{name} {getattr(self, name)!r}: not known to this version ({', '.join(known)})")
+        if self.augmentation is not None and self.augmentation not in AUGMENTATIONS:
+            raise CnnappError(
+                f"augmentation {self.augmentation!r}: not known to this version ({', '.join(AUGMENTATIONS)})"
+            )
+
+    def changes(self, model: str) -> str | None:
+        """The kind of random changes the model trains behind, or None when it trains without."""
+        return (self.augmentation or recipe(model).augmentation) if self.augment else None
 
     @property
     def view(self) -> View:

@@ -66,6 +66,26 @@ def photo_weights(dataset: Dataset, train: np.ndarray, settings: TrainConfig) ->
     return weights / weights.mean()
 
 
+WARM_UP = 0.1
+"""The share of a one-cycle schedule's steps in which the learning rate climbs to its peak."""
+
+
+def learning_rate(settings: TrainConfig, photos: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """Adam's learning rate for a training on this many photos: constant; or "cosine", from the settings' rate down to
+    zero over the epochs along half a cosine wave; or "one-cycle", up from a tenth of it to it over the first tenth of
+    the steps, then down to zero the same way."""
+    steps = settings.epochs * math.ceil(photos / settings.batch_size)
+    peak = settings.learning_rate
+    if settings.schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(peak, decay_steps=steps)
+    if settings.schedule == "one-cycle":
+        climb = int(WARM_UP * steps)
+        return keras.optimizers.schedules.CosineDecay(
+            peak / 10, decay_steps=steps - climb, warmup_target=peak, warmup_steps=climb
+        )
+    return peak
+
+
 def fit(
     model: keras.Model,
     binary: bool,
@@ -83,12 +103,8 @@ def fit(
     there; best_loss is the lowest validation loss of the epochs it had finished.
     """
     classes = len(dataset.class_names)
-    learning_rate = settings.learning_rate
-    if settings.schedule == "cosine":
-        steps = settings.epochs * math.ceil(len(split.train) / settings.batch_size)
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate(settings, len(split.train))),
         loss="binary_crossentropy" if binary else "categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -144,7 +160,7 @@ def train_run(
     with writing_folder(out, replace, resumable=True, resume=resume) as folder:
         dataset = seen_dataset(dataset, settings.view)
         seed_everything(settings.seed)
-        model = build_model(model_name, dataset.class_names, settings.augment)
+        model = build_model(model_name, dataset.class_names, settings.changes(model_name))
         initial = None
         if settings.init_from:
             initial = load_matching_weights(model, settings.init_from, model_name, dataset.class_names)
@@ -167,7 +183,7 @@ def validated(
     its epochs' progress under label on stderr: the history of every epoch, training and validation."""
     dataset = seen_dataset(dataset, settings.view)
     seed_everything(settings.seed)
-    model = build_model(model_name, dataset.class_names, settings.augment)
+    model = build_model(model_name, dataset.class_names, settings.changes(model_name))
     best_loss = finished_epochs(folder)
     with Progress(label, settings.epochs) as progress:
         fit(model, recipe(model_name).binary, dataset, split, settings, folder, EpochProgress(progress), best_loss)

@@ -1,0 +1,146 @@
+"""One trial of a training recipe, timed to accuracy: the candidates that docs/what-was-tried.md compares when
+choosing sign-net's and smile-net's recipes (resolution, widths, augmentation, learning rate, schedule, batch, epochs).
+
+Like benchmarks/time_to_accuracy.py, it prints the seconds from the process's start (the test scoring taken off)
+and the held-out test accuracy after each epoch, and the first epoch at the task's target; it trains on arrays of
+the same split, with cnnapp's conv blocks, fused batch normalisation and augmentation layers, but writes no run.
+Settings are given as name=value:
+
+    CNNAPP_DATA=~/datasets .venv/bin/python benchmarks/recipe_trials.py task=sign-digits side=32 augment=light
+    CNNAPP_DATA=~/datasets .venv/bin/python benchmarks/recipe_trials.py task=smiles side=32 augment=faces epochs=6
+
+task: sign-digits (0-5, target 0.98) or smiles (0.93); side: 64, or 32 (the photo halved first);
+widths / convs: each conv block's filters and convolutions; augment: hands, faces or light (cnnapp's kinds),
+flip (a mirror image only) or faces-unblurred (faces without its Gaussian blur); schedule: cosine (straight down)
+or one-cycle (up over the first tenth of the steps, then down); learning_rate, batch, epochs, seed.
+"""
+
+import json
+import math
+import sys
+import time
+
+START = time.time()
+
+import cnnapp  # noqa: E402, F401  (first, as in every cnnapp process: it switches TensorFlow's oneDNN kernels on)
+
+# isort: split
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+from cnnapp.data.datasets import load_dataset, parse_classes, select_classes  # noqa: E402
+from cnnapp.data.images import scale  # noqa: E402
+from cnnapp.data.leaks import without_leaks  # noqa: E402
+from cnnapp.data.splits import split_dataset  # noqa: E402
+from cnnapp.evaluation.evaluate import targets  # noqa: E402
+from cnnapp.models.augment import UNIT, augmentation  # noqa: E402
+from cnnapp.models.fused import fused_batch_norm  # noqa: E402
+from cnnapp.models.nets import conv_block  # noqa: E402
+from cnnapp.training.fit import seed_everything  # noqa: E402
+
+DEFAULTS = {
+    "task": "sign-digits",
+    "side": 64,
+    "widths": "32,64,128,192",
+    "convs": "1,1,2,2",
+    "augment": "hands",
+    "schedule": "cosine",
+    "learning_rate": 0.001,
+    "batch": 32,
+    "epochs": 20,
+    "seed": 1,
+}
+TARGETS = {"sign-digits": 0.98, "smiles": 0.93}
+
+
+def settings(args: list[str]) -> dict:
+    """DEFAULTS with each name=value given in its place, as the default's type."""
+    chosen = dict(DEFAULTS)
+    for arg in args:
+        name, _, value = arg.partition("=")
+        if name not in DEFAULTS:
+            sys.exit(f"{name}: not a setting; choose among {', '.join(DEFAULTS)}")
+        chosen[name] = type(DEFAULTS[name])(value)
+    return chosen
+
+
+def changes(kind: str) -> keras.Sequential:
+    """The augmentation layers of a kind."""
+    if kind == "flip":
+        return keras.Sequential([layers.RandomFlip("horizontal")], name="augmentation")
+    if kind == "faces-unblurred":
+        return keras.Sequential(
+            [
+                layers.RandomFlip("horizontal"),
+                layers.RandomZoom((-0.1, 0.1)),
+                layers.RandomTranslation(0.06, 0.06),
+                layers.RandomBrightness(0.2, value_range=UNIT),
+                layers.RandomContrast(0.3, value_range=UNIT),
+            ],
+            name="augmentation",
+        )
+    return augmentation(kind)
+
+
+def network(s: dict, classes: int) -> keras.Model:
+    """The trial's network behind its augmentation."""
+    inputs = keras.Input(shape=(64, 64, 3))
+    x = layers.AveragePooling2D(2)(inputs) if s["side"] == 32 else inputs
+    for filters, convs in zip(s["widths"].split(","), s["convs"].split(","), strict=True):
+        x = conv_block(x, int(filters), int(convs))
+    x = layers.Dropout(0.3)(layers.GlobalAveragePooling2D()(x))
+    outputs = layers.Dense(1, activation="sigmoid")(x) if classes == 2 else layers.Dense(classes, "softmax")(x)
+    model = fused_batch_norm(keras.Model(inputs, outputs))
+    return keras.Model(inputs, model(changes(s["augment"])(inputs)))
+
+
+def rate(s: dict, photos: int):
+    """The trial's learning rate schedule."""
+    steps = s["epochs"] * math.ceil(photos / s["batch"])
+    if s["schedule"] == "one-cycle":
+        climb = steps // 10
+        return keras.optimizers.schedules.CosineDecay(
+            s["learning_rate"] / 10, steps - climb, warmup_target=s["learning_rate"], warmup_steps=climb
+        )
+    return keras.optimizers.schedules.CosineDecay(s["learning_rate"], steps)
+
+
+def main() -> None:
+    s = settings(sys.argv[1:])
+    dataset = load_dataset(s["task"])
+    dataset = select_classes(dataset, parse_classes("0-5")) if s["task"] == "sign-digits" else dataset
+    split = without_leaks(dataset, split_dataset(dataset, s["seed"]), "drop")
+    classes, binary = len(dataset.class_names), len(dataset.class_names) == 2
+    seed_everything(s["seed"])
+    model = network(s, classes)
+    model.compile(
+        optimizer=keras.optimizers.Adam(rate(s, len(split.train))),
+        loss="binary_crossentropy" if binary else "categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    test_x, test_y = scale(dataset.x[split.test]), dataset.y[split.test]
+    timeline, scoring = [], [0.0]
+
+    def score(epoch: int, logs: dict) -> None:
+        now = time.time()
+        scores = model.predict(test_x, batch_size=256, verbose=0)
+        answers = (scores[:, 0] > 0.5).astype(int) if binary else scores.argmax(axis=1)
+        timeline.append((epoch + 1, round(now - START - scoring[0], 1), round(float((answers == test_y).mean()), 3)))
+        scoring[0] += time.time() - now
+        print(f"epoch {timeline[-1][0]}: {timeline[-1][1]} s, test accuracy {timeline[-1][2]}", flush=True)
+
+    model.fit(
+        scale(dataset.x[split.train]),
+        targets(dataset.y[split.train], classes, binary),
+        validation_data=(scale(dataset.x[split.val]), targets(dataset.y[split.val], classes, binary)),
+        batch_size=s["batch"],
+        epochs=s["epochs"],
+        callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=score)],
+        verbose=0,
+    )
+    first = next((t for t in timeline if t[2] >= TARGETS[s["task"]]), None)
+    print(json.dumps({"settings": s, "first at target": first, "best": max(t[2] for t in timeline)}))
+
+
+if __name__ == "__main__":
+    main()
