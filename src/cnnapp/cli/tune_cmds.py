@@ -1,6 +1,7 @@
 """`cnnapp tune`: a hyperparameter search, on this machine or spread over a chief and workers."""
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -29,9 +30,11 @@ def checked_roles(chief: str | None, worker: str | None, worker_id: str | None):
     return lazy.parse_address(worker, "worker") if worker else None
 
 
-def search_report(line: str) -> None:
-    """A line of the search's progress, its time limit called by its flag."""
-    click.echo(on_command_line(line, "max_minutes"))
+def search_reporter() -> Callable[[str], None]:
+    """What prints a line of the search's progress, its time limit called by its flag. Lines come from the threads
+    that serve workers too, where click has no context: the flag is looked up once, here."""
+    flag = on_command_line("`max_minutes`", "max_minutes")
+    return lambda line: click.echo(line.replace("`max_minutes`", flag))
 
 
 @click.command(cls=Command, short_help="Search a model's training settings, then train the best.", epilog=PROTOCOLS)
@@ -125,7 +128,7 @@ def tune(
         return
     if chief:
         click.echo(f"chief: serving {trials} trials at {address}; start workers with --worker {address} --id NAME")
-    result = lazy.search(model, dataset, split, fixed, trials, kind, out, search_report, max_minutes, server)
+    result = lazy.search(model, dataset, split, fixed, trials, kind, out, search_reporter(), max_minutes, server)
     click.echo(
         f"best/: test accuracy {result.accuracy:.4f}, loss {result.loss:.4f} on {result.n} images, "
         f"{result.training['train_seconds']:.0f} s"
