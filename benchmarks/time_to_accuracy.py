@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from train_speed import matmul_peak
+import train_speed
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
@@ -98,36 +98,7 @@ main()
 """
 )
 
-COURSE_WAY = (
-    WATCH
-    + """
-from cnnapp.data.datasets import load_dataset, parse_classes, select_classes
-from cnnapp.data.images import scale
-from cnnapp.data.splits import split_dataset
-from cnnapp.evaluation.evaluate import targets
-from cnnapp.models.catalog import recipe
-
-name, data, classes, seed = json.loads(sys.argv[1])
-dataset = load_dataset(data)
-dataset = select_classes(dataset, parse_classes(classes)) if classes else dataset
-split = split_dataset(dataset, seed)
-chosen = recipe(name)
-n = len(dataset.class_names)
-keras.utils.set_random_seed(seed)
-model = chosen.build(n)
-model.compile(
-    optimizer="adam", loss="binary_crossentropy" if chosen.binary else "categorical_crossentropy", metrics=["accuracy"]
-)
-model.fit(
-    scale(dataset.x[split.train]),
-    targets(dataset.y[split.train], n, chosen.binary),
-    validation_data=(scale(dataset.x[split.val]), targets(dataset.y[split.val], n, chosen.binary)),
-    batch_size=chosen.batch_size,
-    epochs=chosen.epochs,
-    verbose=0,
-)
-"""
-)
+COURSE_WAY = WATCH + train_speed.COURSE_WAY  # the course's way as train_speed.py times it, watched
 
 
 def test_photos(task: Task, seed: int, where: Path) -> Path:
@@ -162,13 +133,16 @@ def timed(args: list[str], env: dict, timeline: Path) -> dict:
 
 def ways(task: Task, seed: int, base: Path | None, test: Path, work: Path, course: bool) -> dict[str, dict]:
     """Each way's time to the task's target for one seed (the course's way only if course)."""
+    # imported here, after ENV was taken: importing cnnapp sets TensorFlow options that the course's way must not get
+    from cnnapp.models.catalog import recipe
+
     watch = [str(test), str(task.target)]
     train = ["train", task.model, "--data", task.data, "--seed", str(seed)]
     train += ["--classes", task.classes] if task.classes else []
     found = {}
     if course:
         line = work / f"a-{task.data}-{seed}.json"
-        spec = json.dumps([task.course, task.data, task.classes, seed])
+        spec = json.dumps([task.course, task.data, task.classes, recipe(task.course).epochs, seed])
         found["a: course's way"] = timed(["-c", COURSE_WAY, str(line), *watch, spec], ENV, line)
     if base:
         line = work / f"b-{task.data}-{seed}.json"
@@ -216,7 +190,7 @@ def main() -> None:
     args = parser.parse_args()
     tasks = [TASKS[name] for name in args.tasks.split(",")]
     seeds = [int(seed) for seed in args.seeds.split(",")]
-    peak = matmul_peak()
+    peak = train_speed.matmul_peak()
     print(f"fp32 2048x2048 matmul peak at the start: {peak:.1f} GFLOP/s; load {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
@@ -226,7 +200,7 @@ def main() -> None:
                 seed: ways(task, seed, args.base, test_photos(task, seed, work), work, not args.no_course)
                 for seed in seeds
             }
-    end = matmul_peak()
+    end = train_speed.matmul_peak()
     print(f"\nfp32 matmul peak: {peak:.1f} GFLOP/s at the start, {end:.1f} at the end")
     for task in tasks:
         print_table(task, tables[task.data])
