@@ -44,12 +44,16 @@ SLOW_TESTS = {
     "test_the_real_smiles_folder_loads_whole_then_from_the_cache",
 }
 """The slow tests of the other modules, by function name: whole datasets downloaded, decoded or checked."""
+TRAINING_FIXTURES = {"adapted"}
+"""Fixtures of the other modules that train a run: the tests that use them are slow too."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Marks the tests of SLOW_MODULES and SLOW_TESTS `slow`; `pytest -m "not slow"` is the fast lane."""
+    """Marks the tests of SLOW_MODULES and SLOW_TESTS, and those using TRAINING_FIXTURES, `slow`; `pytest -m "not
+    slow"` is the fast lane."""
     for item in items:
-        if item.module.__name__ in SLOW_MODULES or item.originalname in SLOW_TESTS:
+        trains = TRAINING_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if item.module.__name__ in SLOW_MODULES or item.originalname in SLOW_TESTS or trains:
             item.add_marker(pytest.mark.slow)
 
 
