@@ -11,12 +11,11 @@ Settings are given as name=value:
 
 task: sign-digits (0-5, target 0.98) or smiles (0.93); side: 64, or 32 (the photo halved first);
 widths / convs: each conv block's filters and convolutions; augment: hands, faces or light (cnnapp's kinds),
-flip (a mirror image only) or faces-unblurred (faces without its Gaussian blur); schedule: cosine (straight down)
-or one-cycle (up over the first tenth of the steps, then down); learning_rate, batch, epochs, seed.
+or flip (a mirror image only); schedule: constant, cosine (straight down) or one-cycle (up over the first tenth of
+the steps, then down; training/fit.py's learning_rate); learning_rate, batch, epochs, seed.
 """
 
 import json
-import math
 import sys
 import time
 
@@ -33,10 +32,11 @@ from cnnapp.data.images import scale  # noqa: E402
 from cnnapp.data.leaks import without_leaks  # noqa: E402
 from cnnapp.data.splits import split_dataset  # noqa: E402
 from cnnapp.evaluation.evaluate import targets  # noqa: E402
-from cnnapp.models.augment import UNIT, augmentation  # noqa: E402
+from cnnapp.models.augment import augmentation  # noqa: E402
 from cnnapp.models.fused import fused_batch_norm  # noqa: E402
-from cnnapp.models.nets import conv_block  # noqa: E402
-from cnnapp.training.fit import seed_everything  # noqa: E402
+from cnnapp.models.nets import conv_block, halved  # noqa: E402
+from cnnapp.runs import TrainConfig  # noqa: E402
+from cnnapp.training.fit import learning_rate, seed_everything  # noqa: E402
 
 DEFAULTS = {
     "task": "sign-digits",
@@ -68,41 +68,24 @@ def changes(kind: str) -> keras.Sequential:
     """The augmentation layers of a kind."""
     if kind == "flip":
         return keras.Sequential([layers.RandomFlip("horizontal")], name="augmentation")
-    if kind == "faces-unblurred":
-        return keras.Sequential(
-            [
-                layers.RandomFlip("horizontal"),
-                layers.RandomZoom((-0.1, 0.1)),
-                layers.RandomTranslation(0.06, 0.06),
-                layers.RandomBrightness(0.2, value_range=UNIT),
-                layers.RandomContrast(0.3, value_range=UNIT),
-            ],
-            name="augmentation",
-        )
     return augmentation(kind)
+
+
+def schedule_of(s: dict) -> TrainConfig:
+    """The trial's settings as far as its learning rate goes, for training/fit.py's learning_rate."""
+    return TrainConfig(s["epochs"], s["batch"], s["learning_rate"], s["seed"], schedule=s["schedule"])
 
 
 def network(s: dict, classes: int) -> keras.Model:
     """The trial's network behind its augmentation."""
     inputs = keras.Input(shape=(64, 64, 3))
-    x = layers.AveragePooling2D(2)(inputs) if s["side"] == 32 else inputs
+    x = halved(inputs) if s["side"] == 32 else inputs
     for filters, convs in zip(s["widths"].split(","), s["convs"].split(","), strict=True):
         x = conv_block(x, int(filters), int(convs))
     x = layers.Dropout(0.3)(layers.GlobalAveragePooling2D()(x))
     outputs = layers.Dense(1, activation="sigmoid")(x) if classes == 2 else layers.Dense(classes, "softmax")(x)
     model = fused_batch_norm(keras.Model(inputs, outputs))
     return keras.Model(inputs, model(changes(s["augment"])(inputs)))
-
-
-def rate(s: dict, photos: int):
-    """The trial's learning rate schedule."""
-    steps = s["epochs"] * math.ceil(photos / s["batch"])
-    if s["schedule"] == "one-cycle":
-        climb = steps // 10
-        return keras.optimizers.schedules.CosineDecay(
-            s["learning_rate"] / 10, steps - climb, warmup_target=s["learning_rate"], warmup_steps=climb
-        )
-    return keras.optimizers.schedules.CosineDecay(s["learning_rate"], steps)
 
 
 def main() -> None:
@@ -114,7 +97,7 @@ def main() -> None:
     seed_everything(s["seed"])
     model = network(s, classes)
     model.compile(
-        optimizer=keras.optimizers.Adam(rate(s, len(split.train))),
+        optimizer=keras.optimizers.Adam(learning_rate(schedule_of(s), len(split.train))),
         loss="binary_crossentropy" if binary else "categorical_crossentropy",
         metrics=["accuracy"],
     )

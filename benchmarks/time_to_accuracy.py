@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import train_speed
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -112,8 +113,6 @@ def test_photos(task: Task, seed: int, where: Path) -> Path:
     dataset = select_classes(dataset, parse_classes(task.classes)) if task.classes else dataset
     split = without_leaks(dataset, split_dataset(dataset, seed), "drop")
     path = where / f"test-{task.data}-{seed}.npz"
-    import numpy as np
-
     np.savez(path, x=scale(dataset.x[split.test]), y=dataset.y[split.test])
     return path
 

@@ -13,8 +13,8 @@ from cnnapp.data.datasets import load_dataset, select_classes
 from cnnapp.data.images import scale
 from cnnapp.data.splits import split_dataset
 from cnnapp.evaluation.reuse import load_model
-from cnnapp.models.augment import AUGMENTATION, augmentation, without_augmentation
-from cnnapp.models.catalog import RECIPES, build_model
+from cnnapp.models.augment import AUGMENTATION, KINDS, augmentation, without_augmentation
+from cnnapp.models.catalog import AUGMENTATIONS, RECIPES, build_model
 from cnnapp.models.course import happy_model
 from cnnapp.models.fused import BatchNormalization
 from cnnapp.runs import TrainConfig, read_run
@@ -92,6 +92,11 @@ def test_a_one_cycle_rate_climbs_to_its_peak_in_a_tenth_of_the_steps_then_falls_
     assert rates[0] < rates[1] < rates[2] == pytest.approx(0.002)
     assert rates[2] > rates[3] > rates[4] == pytest.approx(0.0, abs=1e-7)
     assert learning_rate(replace(settings, schedule="constant"), photos=95) == 0.002
+
+
+def test_the_kinds_a_setting_may_name_are_the_kinds_of_augmentation_there_are():
+    assert tuple(KINDS) == AUGMENTATIONS
+    assert all(recipe.augmentation in AUGMENTATIONS for recipe in RECIPES.values())
 
 
 def test_augmentation_changes_photos_in_training_only(signs_six):

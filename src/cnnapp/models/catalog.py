@@ -70,6 +70,8 @@ def build_sign_reader(classes: int) -> "keras.Model":
 
 AUGMENTATIONS = ("hands", "faces", "light")
 """The kinds of random changes a model may train behind (see models/augment.py)."""
+SCHEDULES = ("constant", "cosine", "one-cycle")
+"""How a training's learning rate may change over its steps (see training/fit.py's learning_rate)."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class Space:
     batch_size: tuple[int, ...]
     epochs: tuple[int, ...]
     augment: tuple[bool, ...] = (False, True)
-    schedule: tuple[str, ...] = ("constant", "cosine", "one-cycle")
+    schedule: tuple[str, ...] = SCHEDULES
 
 
 @dataclass(frozen=True)

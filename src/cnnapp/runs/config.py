@@ -7,9 +7,9 @@ from pathlib import Path
 
 from cnnapp.data.views import VIEW_CHOICES, View
 from cnnapp.errors import CnnappError
-from cnnapp.models.catalog import AUGMENTATIONS, recipe
+from cnnapp.models.catalog import AUGMENTATIONS, SCHEDULES, recipe
 
-CHOICES = {"schedule": ("constant", "cosine", "one-cycle"), "mix": ("size", "balanced"), **VIEW_CHOICES}
+CHOICES = {"schedule": SCHEDULES, "mix": ("size", "balanced"), **VIEW_CHOICES}
 """The settings that take one of a few names, and those names."""
 RECORDED_BESIDE = ("optimizer", "loss")
 """What config.json's hyperparameters hold beside a TrainConfig: fixed by the model, not chosen."""
