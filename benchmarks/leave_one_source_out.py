@@ -5,13 +5,16 @@ the SIGNS test photos are never used to choose.
   CNNAPP_DATA=~/datasets python benchmarks/leave_one_source_out.py smile-gate --out runs/loso [--seed 1]
   CNNAPP_DATA=~/datasets python benchmarks/leave_one_source_out.py sign-reader --out runs/loso [--seed 1]
   ... --left-out smiles,genki4k    # only these sources left out (two calls can share the work)
+  ... --out runs/loso-30 -- --epochs 30    # a variant: what follows -- goes to each `cnnapp train`
 
-Each training is `cnnapp train RECIPE --data OTHERS --seed S --out OUT/RECIPE-without-SOURCE` (kept, so a second
-call only scores). The left-out source is scored whole as the recipe would take it: a face source drawn down as
-the smile gate draws it (its 4,000 photos), sign-language-digits 0-5 all 1,237 photos, signs-photos its 120 test
-photos (the course's test set; the run never saw any of signs-photos). Prints the fp32 matmul peak first, then a
-row per source: photos scored, faces or hands found, the accuracy of the network alone and with its landmark vote
-(training/vote.py; fitted here as training fits it for a run made before the vote existed), the training's seconds.
+Each training is `cnnapp train RECIPE --data OTHERS --seed S --out OUT/RECIPE-without-SOURCE [OPTIONS]` (kept, so a
+second call only scores). The left-out source is scored whole as the recipe would take it: a face source drawn down
+as the smile gate draws it (its 4,000 photos), sign-language-digits 0-5 all 1,237 photos. A source that ships its
+own split gets two rows: its training photos, which are what settings are chosen on, and its test photos (for
+signs-photos the course's 120 test photos, only ever a test); the run never saw any of them. Prints the fp32 matmul
+peak first, then a row per source: photos scored, faces or hands found, the accuracy of the network alone and with
+its landmark vote (training/vote.py; fitted here as training fits it for a run made before the vote existed), the
+training's seconds.
 """
 
 import argparse
@@ -36,12 +39,18 @@ from serve_attacks import matmul_gflops
 
 
 def left_out(name: str, most: int | None, classes: str | None) -> Dataset:
-    """The left-out source as it is scored: drawn down as the recipe draws it, with the recipe's classes, and for
-    a source that ships a test split, that split alone."""
+    """The left-out source as it is scored: drawn down as the recipe draws it, with the recipe's classes."""
     dataset = load_dataset(name)
     if classes:
         dataset = select_classes(dataset, parse_classes(classes))
     return sampled(dataset, most) if most else dataset
+
+
+def scored_parts(data: Dataset) -> list[tuple[str, np.ndarray]]:
+    """What of a left-out source is scored, by name: all of it, or its own training and test photos apart."""
+    if data.test is None:
+        return [("", np.arange(len(data.y)))]
+    return [(" (train)", data.train), (" (test)", data.test)]
 
 
 def with_vote(run: Run, others: str, chosen: Recipe):
@@ -62,7 +71,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--left-out", help="comma-separated sources to leave out in turn (default: each)")
-    args = parser.parse_args()
+    given = sys.argv[1:]
+    cut = given.index("--") if "--" in given else len(given)
+    args, options = parser.parse_args(given[:cut]), given[cut + 1 :]  # after --: more options for each training
     chosen = recipe(args.recipe)
     sources = chosen.data.split(",")
     left = args.left_out.split(",") if args.left_out else sources
@@ -73,20 +84,21 @@ def main() -> None:
         out = args.out / f"{args.recipe}-without-{source}"
         if not out.exists():
             command = ["cnnapp", "train", args.recipe, "--data", others, "--seed", str(args.seed), "--out", str(out)]
+            command += options
             print(" ".join(command), flush=True)
             subprocess.run([sys.executable, "-m", "cnnapp", *command[1:]], check=True)
         run = read_run(out)
         data = left_out(source, chosen.most_per_source, chosen.classes)
         seen = seen_dataset(data, run.view)
-        which = data.test if data.test is not None else np.arange(len(data.y))
         model = with_vote(run, others, chosen)
-        inputs = (seen.x[which], seen.marks[which])
-        right = [
-            float(np.mean(probabilities(m, *inputs).argmax(axis=1) == data.y[which]))
-            for m in (without_vote(model), model)
-        ]
-        found = int(seen.marks[which, -1].sum())
-        rows.append((source, len(which), found, *right, run.training.seconds))
+        for part, which in scored_parts(data):
+            inputs = (seen.x[which], seen.marks[which])
+            right = [
+                float(np.mean(probabilities(m, *inputs).argmax(axis=1) == data.y[which]))
+                for m in (without_vote(model), model)
+            ]
+            found = int(seen.marks[which, -1].sum())
+            rows.append((source + part, len(which), found, *right, run.training.seconds))
     thing = "faces" if chosen.marks == "face" else "hands"
     print(f"\n| left out | photos | {thing} found | network alone | with the landmark vote | training s |")
     print("|---|---:|---:|---:|---:|---:|")

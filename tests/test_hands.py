@@ -17,7 +17,17 @@ from PIL import Image, ImageOps
 
 from cnnapp.data.datasets import Dataset, load_dataset
 from cnnapp.data.fetch import content_checksum, fetch_dataset
-from cnnapp.data.hands import FEATURES, MODEL, dataset_hands, find_hands
+from cnnapp.data.hands import (
+    FEATURES,
+    MIDDLE_KNUCKLE,
+    MODEL,
+    WRIST,
+    dataset_hands,
+    find_hands,
+    hand_cropped,
+    hand_crops,
+)
+from cnnapp.data.images import fit_square
 from cnnapp.data.model_files import WHEEL_MEMBERS, build_wheel_copies, model_file, wheel_copy
 from cnnapp.data.sources import SOURCES
 
@@ -112,14 +122,43 @@ def test_a_photo_without_a_hand_is_counted_in_place_not_dropped(model, photos):
     assert np.isnan(hands.points[1]).all() and not np.isnan(hands.points[0]).any()
 
 
-def test_a_dataset_s_landmarks_are_cached_and_read_back_on_a_second_call(model, shared, tmp_path, monkeypatch):
-    need_shared("signs-photos")
-    monkeypatch.setenv("CNNAPP_CACHE", str(tmp_path / "cache"))
-    wheel_copy(MODEL).parent.mkdir(parents=True)
-    shutil.copyfile(model, wheel_copy(MODEL))
+def framed_in_grey(crop: np.ndarray) -> Image.Image:
+    """A 64x64 crop in the middle of a grey 192x192 photo: the landmarker finds a hand that fills its photo less
+    often than one with room around it."""
+    frame = Image.new("RGB", (192, 192), (128, 128, 128))
+    frame.paste(Image.fromarray(crop), (64, 64))
+    return frame
+
+
+def test_a_hand_crop_stands_the_hand_upright_whatever_the_photo_s_angle(model, photos):
+    images = [read(path) for paths in photos.values() for path in paths]
+    turned = [image.rotate(angle, expand=True, fillcolor=(128, 128, 128)) for image in images for angle in (90, -60)]
+    crops = [crop for batch in (images, turned) for crop in hand_crops(batch, find_hands(batch).points)]
+    seen = find_hands([framed_in_grey(crop) for crop in crops])
+    assert seen.found.mean() >= 0.9
+    up = seen.points[seen.found, MIDDLE_KNUCKLE] - seen.points[seen.found, WRIST]
+    leaning = np.degrees(np.abs(np.arctan2(up[:, 0], -up[:, 1])))
+    # the landmarker places the hand a little differently in the crop than in the photo: most stand within 15 degrees
+    assert np.median(leaning) < 10 and (leaning < 25).mean() >= 0.85, leaning.round()
+    # the hand fills the crop: its landmarks span most of it
+    span = seen.points[seen.found].max(axis=1) - seen.points[seen.found].min(axis=1)
+    assert np.median(span.max(axis=1)) > 0.6 * 64, span
+
+
+def test_a_photo_without_a_hand_is_cropped_to_its_centre_square(model, photos):
+    photo = read(photos["signs test"][0])
+    blank = Image.new("RGB", (90, 60), (200, 30, 30))
+    points = find_hands([photo, blank]).points
+    crops = hand_crops([photo, blank], points)
+    np.testing.assert_array_equal(crops[1], fit_square(blank))
+    assert not np.array_equal(crops[0], fit_square(photo))
+
+
+def small_signs_test() -> Dataset:
+    """Every 20th of signs-photos' test photos."""
     signs = load_dataset("signs-photos")
     which = signs.test[::20]
-    small = Dataset(
+    return Dataset(
         "signs test",
         signs.source,
         signs.class_names,
@@ -128,8 +167,30 @@ def test_a_dataset_s_landmarks_are_cached_and_read_back_on_a_second_call(model, 
         signs.fingerprint,
         paths=tuple(signs.paths[i] for i in which),
     )
+
+
+def test_a_dataset_s_hand_crops_are_cached_and_read_back_on_a_second_call(model, shared, tmp_path, monkeypatch):
+    need_shared("signs-photos")
+    monkeypatch.setenv("CNNAPP_CACHE", str(tmp_path / "cache"))
+    wheel_copy(MODEL).parent.mkdir(parents=True)
+    shutil.copyfile(model, wheel_copy(MODEL))
+    small = small_signs_test()
+    first = hand_cropped(small).x
+    assert first.shape == small.x.shape and not np.array_equal(first, small.x)
+    cached = list((tmp_path / "cache").glob("hand-crops-*.npz"))
+    assert len(cached) == 1
+    np.savez(cached[0], x=255 - first)  # the second call must read this back, not crop again
+    np.testing.assert_array_equal(hand_cropped(small).x, 255 - first)
+
+
+def test_a_dataset_s_landmarks_are_cached_and_read_back_on_a_second_call(model, shared, tmp_path, monkeypatch):
+    need_shared("signs-photos")
+    monkeypatch.setenv("CNNAPP_CACHE", str(tmp_path / "cache"))
+    wheel_copy(MODEL).parent.mkdir(parents=True)
+    shutil.copyfile(model, wheel_copy(MODEL))
+    small = small_signs_test()
     first = dataset_hands(small)
-    assert first.found.sum() >= len(which) - 1
+    assert first.found.sum() >= len(small.y) - 1
     cached = list((tmp_path / "cache").glob("hands-*.npz"))
     assert len(cached) == 1
     marked = first.points + 1000  # the second call must read this back, not find the hands again

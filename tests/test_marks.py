@@ -55,7 +55,8 @@ def cache(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def hand_run(tmp_path_factory, cache) -> Path:
-    """A sign reader trained for one epoch on two small real sources mixed: 8 photos a sign from each."""
+    """A sign reader trained for one epoch on two small real sources mixed: 8 photos a sign from each, seeing the
+    hand cut out by its landmarks (`--crop hand`), so that every use of the run goes through the hand crop."""
     shared = need_shared("sign-language-digits", "signs-photos")
     root = tmp_path_factory.mktemp("hands")
     signs = small_folder(
@@ -74,6 +75,8 @@ def hand_run(tmp_path_factory, cache) -> Path:
         "1",
         "--groups",
         r"(.*)",
+        "--crop",
+        "hand",
         "--out",
         str(out),
         env={"CNNAPP_CACHE": cache},
@@ -85,7 +88,8 @@ def hand_run(tmp_path_factory, cache) -> Path:
 def test_the_sign_reader_records_its_view_and_reads_a_hand_on_each_photo(hand_run):
     config = json.loads((hand_run / "config.json").read_text())
     assert config["model"] == "sign-reader"
-    assert (config["hyperparameters"]["marks"], config["hyperparameters"]["crop"]) == ("hand", "none")
+    assert (config["hyperparameters"]["marks"], config["hyperparameters"]["crop"]) == ("hand", "hand")
+    assert config["hand_rule"] and config["face_rule"] is None
     result = cnnapp(
         "predict", str(hand_run), str(need_shared("signs-photos") / "signs-photos" / "test" / "2"), "--json"
     )

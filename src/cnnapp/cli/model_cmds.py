@@ -11,6 +11,7 @@ from click.core import ParameterSource
 from cnnapp.cli import lazy
 from cnnapp.cli.app import EXIT_CHECK_FAILED, POSITIVE, SEED, Command
 from cnnapp.data.datasets import Dataset, load_dataset, mixed, parse_classes, sampled, select_classes
+from cnnapp.data.views import CROPS
 from cnnapp.errors import CnnappError
 from cnnapp.models.catalog import AUGMENTATIONS, RECIPES, build_model, check_classes, recipe
 from cnnapp.runs import CONFIG_FILE, TrainConfig, read_run
@@ -21,7 +22,8 @@ def protocol_help() -> str:
     lines = ["\b", "The model's protocol, what it trains with where no option says otherwise:"]
     for r in RECIPES.values():
         rate = f"learning rate {r.learning_rate:g}" + ("" if r.schedule == "constant" else f" ({r.schedule})")
-        view = f"{'whole photo' if r.crop == 'none' else 'face crop'}, {r.colour}" + (", balanced" if r.balance else "")
+        view = ("whole photo" if r.crop == "none" else f"{r.crop} crop") + f", {r.colour}"
+        view += ", balanced" if r.balance else ""
         view += f", {r.marks} landmarks" if r.marks != "none" else ""
         augment = f"augmented ({r.augmentation})" if r.augment else "not augmented"
         lines.append(f"  {r.name:<11} {r.epochs} epochs, batch {r.batch_size}, {rate}, {augment}; {view}")
@@ -101,9 +103,9 @@ def default_out(model: str, data: str) -> Path:
 RECIPE_OPTIONS = [
     click.option(
         "--crop",
-        type=click.Choice(["none", "face"]),
-        help="What the model sees of a photo: the whole photo, or the face found in it (the whole photo when none "
-        "is found), in training and in every later use of the run. Default: the model's protocol.",
+        type=click.Choice(CROPS),
+        help="What the model sees of a photo: the whole photo, or the face or the hand found in it (the whole photo "
+        "when none is found), in training and in every later use of the run. Default: the model's protocol.",
     ),
     click.option(
         "--colour",

@@ -8,7 +8,7 @@ from cnnapp.cli import lazy
 from cnnapp.cli.app import Command
 from cnnapp.cli.model_cmds import chosen_data
 from cnnapp.data.datasets import load_dataset
-from cnnapp.data.views import View, seen_dataset
+from cnnapp.data.views import CROPS, View, seen_dataset
 from cnnapp.errors import CnnappError, printable
 from cnnapp.reports.listing import SORT_KEYS, list_runs, run_table
 from cnnapp.runs import read_run
@@ -28,10 +28,10 @@ def show_out(name: str, what: str) -> Path:
 @click.option("--count", type=click.IntRange(min=1), help=f"Images of each class shown. Default: {SHOW_COUNT}.")
 @click.option(
     "--crop",
-    type=click.Choice(["none", "face"]),
+    type=click.Choice(CROPS),
     default="none",
     show_default=True,
-    help="Show each photo as a model that crops to the face sees it ('no face': the whole photo).",
+    help="Show each photo as a model that crops to the face or the hand sees it (none found: the whole photo).",
 )
 @click.option("--colour", type=click.Choice(["colour", "grey", "equalised"]), default="colour", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), help="The PNG to write. Default: NAME-WHAT.png here.")
@@ -61,8 +61,8 @@ def show(
         figure, what = lazy.one_class(dataset, class_name, count), f"class-{class_name}"
     else:
         figure, what = lazy.every_class(dataset, count), "grid"
-    if crop == "face":
-        what += "-faces"
+    if crop != "none":
+        what += f"-{crop}s"
     click.echo(f"image: {lazy.save_png(figure, out or show_out(name, what))}")
 
 

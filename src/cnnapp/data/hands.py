@@ -7,9 +7,13 @@ hand-landmarker`, or else a copy built from the mediapipe 0.10.21 wheel on PyPI 
 photo as it is; where it finds no hand, at the photo laid in a grey border a quarter of its size wide on each side
 (so that a hand filling the photo is found too). Landmarks are in the photo's pixels; a photo with no hand found has
 none, and is counted as such, never dropped.
+
+A model may also see the hand alone (`framed`): the photo cut to a square around the landmarks, turned so that the
+hand points up, as the face crop is cut around the face (see data/faces.py).
 """
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +22,14 @@ from PIL import Image
 from cnnapp import lazy
 from cnnapp.data.cache import cached_arrays
 from cnnapp.data.datasets import Dataset
-from cnnapp.data.faces import BORDER, CHUNK, bordered, photos_of
+from cnnapp.data.faces import BORDER, CHUNK, FILL, bordered, photos_of
 from cnnapp.data.fetch import content_checksum
+from cnnapp.data.images import fit_square
 from cnnapp.data.model_files import model_file
 from cnnapp.errors import CnnappError
 from cnnapp.progress import Progress
 from cnnapp.quiet import native_stderr_silenced
+from cnnapp.settings import IMAGE_SIZE
 
 POINTS = 21
 """Landmarks of a hand: the wrist, then four along each finger from the thumb to the little finger."""
@@ -32,6 +38,10 @@ MODEL = "hand-landmarker"
 """The hand model file's name in the catalog."""
 RULE = f"mediapipe hand landmarker, 1 hand, then in a border of {BORDER}"
 """The hand rule in words, part of the cache key (with the model file's checksum)."""
+MARGIN = 1.3
+"""The side of a hand crop over the larger side of the landmarks' box, the hand turned upright."""
+CROP_RULE = f"{RULE}; a square {MARGIN} times the upright hand's landmarks"
+"""How a hand crop is cut, recorded with each run that crops to the hand and part of the cache key."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,51 @@ def dataset_hands(dataset: Dataset) -> Hands:
     expected = {"points": ((len(dataset.x), POINTS, 2), np.float32)}
     points = cached_arrays("hands", rule, dataset.x, expected, make)["points"]
     return Hands(points, ~np.isnan(points).any(axis=(1, 2)))
+
+
+def framed(photo: Image.Image, points: np.ndarray) -> np.ndarray:
+    """The hand's crop of an RGB photo, given its landmarks (21, 2): a square MARGIN times the landmarks' box, turned
+    so that the wrist-to-middle-knuckle line points up, as a (64, 64, 3) uint8 array."""
+    up = points[MIDDLE_KNUCKLE] - points[WRIST]
+    angle = math.atan2(up[0], -up[1])  # how far the hand leans from pointing up, clockwise
+    cos, sin = math.cos(angle), math.sin(angle)
+    turn = np.array([[cos, sin], [-sin, cos]])  # photo -> upright
+    seen = points @ turn.T
+    low, high = seen.min(axis=0), seen.max(axis=0)
+    centre = turn.T @ ((low + high) / 2)
+    step = max(MARGIN * float(np.max(high - low)), 1.0) / IMAGE_SIZE
+    to_x, to_y = turn.T * step  # a crop pixel (u, v) from the centre is at the photo's x = to_x . (u, v), y likewise
+    half = IMAGE_SIZE / 2
+    matrix = (*to_x, centre[0] - half * to_x.sum(), *to_y, centre[1] - half * to_y.sum())
+    size = (IMAGE_SIZE, IMAGE_SIZE)
+    crop = photo.transform(size, Image.Transform.AFFINE, matrix, Image.Resampling.BICUBIC, fillcolor=FILL)
+    return np.asarray(crop, dtype=np.uint8)
+
+
+def hand_crops(photos: list[Image.Image], points: np.ndarray) -> np.ndarray:
+    """Each RGB photo's hand crop from its landmarks (n, 21, 2), or its centre square where they are NaN (no hand
+    found): (n, 64, 64, 3) uint8."""
+    images = np.empty((len(photos), IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
+    for i, (photo, hand) in enumerate(zip(photos, points, strict=True)):
+        images[i] = fit_square(photo) if np.isnan(hand).any() else framed(photo, hand)
+    return images
+
+
+def hand_cropped(dataset: Dataset) -> Dataset:
+    """The dataset's images as hand crops (see hand_crops), from its photo files, whole, when it is a folder, else
+    from its 64x64 images; cached like its landmarks."""
+
+    def make() -> dict[str, np.ndarray]:
+        points = dataset_hands(dataset).points
+        images = np.empty_like(dataset.x)
+        for start in range(0, len(dataset.x), CHUNK):
+            which = range(start, min(start + CHUNK, len(dataset.x)))
+            images[which.start : which.stop] = hand_crops(photos_of(dataset, which), points[which.start : which.stop])
+        return {"x": images}
+
+    rule = f"{CROP_RULE}, {content_checksum(model_file(MODEL))}"
+    arrays = cached_arrays("hand-crops", rule, dataset.x, {"x": (dataset.x.shape, np.uint8)}, make)
+    return replace(dataset, x=arrays["x"])
 
 
 def upright(points: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""How a run sees a photo: what of it (the whole photo or the face found in it), in which colours, and which
+"""How a run sees a photo: what of it (the whole photo, or the face or hand found in it), in which colours, and which
 landmarks it reads beside the pixels (its "marks"). A run records its view in config.json and every later use of
 the run (evaluate, report, predict, serve) sees photos the same way.
 
@@ -16,8 +16,9 @@ from PIL import Image
 from cnnapp import lazy
 from cnnapp.data.datasets import Dataset, mixed, part_of
 from cnnapp.data.faces import as_seen, cropped_dataset
+from cnnapp.data.hands import hand_cropped
 
-CROPS = ("none", "face")
+CROPS = ("none", "face", "hand")
 COLOURS = ("colour", "grey", "equalised")
 MARKS = ("none", "face", "hand")
 VIEW_CHOICES = {"crop": CROPS, "colour": COLOURS, "marks": MARKS}
@@ -26,7 +27,7 @@ VIEW_CHOICES = {"crop": CROPS, "colour": COLOURS, "marks": MARKS}
 
 @dataclass(frozen=True)
 class View:
-    """What a model sees of a photo: crop "none" (the centre square) or "face"; colour "colour", "grey" or
+    """What a model sees of a photo: crop "none" (the centre square), "face" or "hand"; colour "colour", "grey" or
     "equalised"; marks "none", "face" (the smile features of the face's landmarks) or "hand" (the hand's
     landmarks, upright)."""
 
@@ -46,11 +47,12 @@ def as_marks(features: np.ndarray) -> np.ndarray:
     return np.concatenate([np.nan_to_num(features, nan=0.0), found[:, None]], axis=1).astype(np.float32)
 
 
-def photo_marks(photos: list[Image.Image], kind: str) -> np.ndarray:
-    """The marks of this kind of each RGB photo, (n, marks_width(kind)) float32."""
+def photo_marks(photos: list[Image.Image], kind: str, hands: np.ndarray | None = None) -> np.ndarray:
+    """The marks of this kind of each RGB photo, (n, marks_width(kind)) float32; for hands, from their landmarks
+    (n, 21, 2) when they were found already."""
     if kind == "face":
         return as_marks(lazy.smile_features(lazy.face_landmarks(photos)))
-    return as_marks(lazy.turned_features(lazy.find_hands(photos).points))
+    return as_marks(lazy.turned_features(lazy.find_hands(photos).points if hands is None else hands))
 
 
 def source_marks(dataset: Dataset, kind: str) -> np.ndarray:
@@ -67,6 +69,8 @@ def seen_source(dataset: Dataset, view: View) -> Dataset:
         dataset = replace(dataset, marks=source_marks(dataset, view.marks))
     if view.crop == "face":
         dataset = cropped_dataset(dataset)
+    elif view.crop == "hand":
+        dataset = hand_cropped(dataset)
     return replace(dataset, x=as_seen(dataset.x, view.colour))
 
 

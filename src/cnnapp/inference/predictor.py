@@ -10,6 +10,7 @@ from PIL import Image
 
 from cnnapp import lazy
 from cnnapp.data.faces import as_seen, face_crops
+from cnnapp.data.hands import hand_crops
 from cnnapp.data.images import (
     OPEN_SIZE,
     array_image,
@@ -102,7 +103,7 @@ class Predictor:
     @property
     def whole(self) -> bool:
         """Whether the run looks at whole photos (for a face or a hand), not only their 64x64 squares."""
-        return self.view.crop == "face" or self.view.marks != "none"
+        return self.view.crop != "none" or self.view.marks != "none"
 
     def probabilities(self, images: np.ndarray, marks: np.ndarray | None = None) -> np.ndarray:
         """Class probabilities (n, classes), in the run's class order, for uint8 images (n, 64, 64, 3) and, for a
@@ -131,17 +132,21 @@ class Predictor:
         photos = listed(photos)
         wholes = [as_whole(photo) for photo in photos] if self.whole else None
         faces = hands = marks = None
+        points = lazy.find_hands(wholes).points if "hand" in (self.view.crop, self.view.marks) else None
         if self.view.crop == "face":
             images, found = face_crops(wholes)
             faces = found.tolist()
+        elif self.view.crop == "hand":
+            images = hand_crops(wholes, points)
+            hands = (~np.isnan(points).any(axis=(1, 2))).tolist()
         else:
             images = np.empty((len(photos), IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
             for i, photo in enumerate(photos):
                 images[i] = as_image(photo) if wholes is None else as_image(wholes[i])
         if self.view.marks != "none":
-            marks = photo_marks(wholes, self.view.marks)
+            marks = photo_marks(wholes, self.view.marks, points)
             found = (marks[:, -1] == 1).tolist()
-            faces, hands = (found, None) if self.view.marks == "face" else (faces, found)
+            faces, hands = (found, hands) if self.view.marks == "face" else (faces, found)
         return Seen(as_seen(images, self.view.colour), marks, faces, hands)
 
     def answers(self, seen: Seen) -> list[Prediction]:

@@ -29,7 +29,7 @@ class TrainConfig:
     augmentation: str | None = None  # their kind (models/augment.py); None, in a run recorded before it: the model's
     schedule: str = "constant"  # or "cosine", "one-cycle": see training/fit.py's learning_rate
     init_from: str | None = None  # a run folder whose weights the model starts from
-    crop: str = "none"  # or "face": the model sees the face found in each photo (see data/faces.py)
+    crop: str = "none"  # or "face", "hand": the model sees the face or hand found in each photo (data/views.py)
     colour: str = "colour"  # or "grey", "equalised": the model sees only the grey levels (spread evenly)
     balance: bool = False  # weigh each class's training photos so that every class counts as much in the loss
     mix: str = "size"  # or "balanced": each source of mixed data weighs the same in the loss, whatever its size

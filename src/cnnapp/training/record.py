@@ -10,6 +10,7 @@ import keras
 
 from cnnapp.data.datasets import Dataset, part_of
 from cnnapp.data.faces import RULE as FACE_RULE
+from cnnapp.data.hands import CROP_RULE as HAND_RULE
 from cnnapp.data.splits import Split
 from cnnapp.models.catalog import recipe
 from cnnapp.runs import TrainConfig
@@ -79,6 +80,7 @@ def config_of(
             "loss": "binary_crossentropy" if binary else "categorical_crossentropy",
         },
         "face_rule": FACE_RULE if settings.crop == "face" else None,
+        "hand_rule": HAND_RULE if settings.crop == "hand" else None,
         "initial_weights": initial,
         **provenance(),
     }
