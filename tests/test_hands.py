@@ -169,12 +169,17 @@ def small_signs_test() -> Dataset:
     )
 
 
-def test_a_dataset_s_hand_crops_are_cached_and_read_back_on_a_second_call(model, shared, tmp_path, monkeypatch):
+@pytest.fixture
+def small(model, shared, tmp_path, monkeypatch) -> Dataset:
+    """Every 20th of signs-photos' test photos, with an empty cache of this test's own (holding the model file)."""
     need_shared("signs-photos")
     monkeypatch.setenv("CNNAPP_CACHE", str(tmp_path / "cache"))
     wheel_copy(MODEL).parent.mkdir(parents=True)
     shutil.copyfile(model, wheel_copy(MODEL))
-    small = small_signs_test()
+    return small_signs_test()
+
+
+def test_a_dataset_s_hand_crops_are_cached_and_read_back_on_a_second_call(small, tmp_path):
     first = hand_cropped(small).x
     assert first.shape == small.x.shape and not np.array_equal(first, small.x)
     cached = list((tmp_path / "cache").glob("hand-crops-*.npz"))
@@ -183,12 +188,7 @@ def test_a_dataset_s_hand_crops_are_cached_and_read_back_on_a_second_call(model,
     np.testing.assert_array_equal(hand_cropped(small).x, 255 - first)
 
 
-def test_a_dataset_s_landmarks_are_cached_and_read_back_on_a_second_call(model, shared, tmp_path, monkeypatch):
-    need_shared("signs-photos")
-    monkeypatch.setenv("CNNAPP_CACHE", str(tmp_path / "cache"))
-    wheel_copy(MODEL).parent.mkdir(parents=True)
-    shutil.copyfile(model, wheel_copy(MODEL))
-    small = small_signs_test()
+def test_a_dataset_s_landmarks_are_cached_and_read_back_on_a_second_call(small, tmp_path):
     first = dataset_hands(small)
     assert first.found.sum() >= len(small.y) - 1
     cached = list((tmp_path / "cache").glob("hands-*.npz"))
