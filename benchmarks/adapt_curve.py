@@ -1,16 +1,22 @@
 """How well `cnnapp adapt` does with k labelled photos a class: accuracy against k, mean +- std over seeded draws.
 
 happy: k photos a class drawn from Happy House's 150 (test_happy.h5), the base run adapted to them (its features,
-a new logistic-regression readout, as `cnnapp adapt` fits it) and, for comparison, the course's happy model trained
+a new logistic-regression readout averaged with the base's own answer where the classes are the base's, as `cnnapp
+adapt` makes it) and, for comparison, the course's happy model trained
 from scratch on the same photos (its protocol); both scored on the rest of the 150.
 signs: k photos a class drawn from signs-photos' training split, the base run adapted to them, scored on the
 split's 120 test photos.
+source: k photos a class drawn from a source the base never saw (--data; at most 4,000 of its photos, drawn as the
+smile gate draws them; its training split when it ships one), scored on the rest of them. This is where the way
+of adapting is chosen; Happy House and the SIGNS test photos only report it.
 
-Each draw d (0, 1, ...) takes its photos with seed d; the base's features of every photo are computed once. Prints
-one line per k and writes the curves as a PNG.
+Where the adapted run keeps the base's answer, the readout alone is scored too. Each draw d (0, 1, ...) takes its
+photos with seed d; the base's features of every photo are computed once. Prints one line per k and curve and
+writes the curves as a PNG.
 
   CNNAPP_DATA=~/datasets python benchmarks/adapt_curve.py happy runs/smile-gate --png adapt-happy.png
   CNNAPP_DATA=~/datasets python benchmarks/adapt_curve.py signs runs/sign-reader --png adapt-signs.png
+  CNNAPP_DATA=~/datasets python benchmarks/adapt_curve.py source runs/loso/smile-gate-without-mtfl-net --data mtfl-net
 """
 
 import argparse
@@ -24,7 +30,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from cnnapp.data.datasets import load_dataset
+from cnnapp.data.datasets import load_dataset, sampled
 from cnnapp.data.images import scale
 from cnnapp.data.views import seen_dataset
 from cnnapp.evaluation.evaluate import probabilities, targets
@@ -32,8 +38,18 @@ from cnnapp.evaluation.reuse import load_model
 from cnnapp.models.catalog import build_model
 from cnnapp.runs import TrainConfig, read_run
 from cnnapp.settings import data_dir
-from cnnapp.training.adapt import body_of, features_of, fit_readout, readout_probabilities
+from cnnapp.training.adapt import (
+    blended,
+    body_of,
+    features_of,
+    fit_readout,
+    keeps_base_answer,
+    readout_probabilities,
+)
 from cnnapp.training.fit import seed_everything
+
+SOURCE_PHOTOS = 4000
+"""At most this many photos of a source for the task source (data.sampled, as the smile gate draws them)."""
 
 
 def drawn(labels: np.ndarray, pool: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -55,30 +71,42 @@ def from_scratch(images: np.ndarray, labels: np.ndarray, scored: np.ndarray, cho
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("task", choices=["happy", "signs"])
+    parser.add_argument("task", choices=["happy", "signs", "source"])
     parser.add_argument("base_run")
     parser.add_argument("--k", type=int, nargs="+", default=[1, 2, 5, 10, 20], help="photos a class")
     parser.add_argument("--draws", type=int, default=10)
     parser.add_argument("--png", default="adapt-curve.png")
+    parser.add_argument("--data", help="the source, for the task source")
     args = parser.parse_args()
     base = read_run(args.base_run)
     if args.task == "happy":
         dataset = load_dataset(str(data_dir() / "test_happy.h5"))
         pool, test = np.arange(len(dataset.y)), None
-    else:
+    elif args.task == "signs":
         dataset = load_dataset("signs-photos")
         pool, test = dataset.train, dataset.test
+    else:
+        dataset = sampled(load_dataset(args.data), SOURCE_PHOTOS)
+        pool, test = (np.arange(len(dataset.y)) if dataset.train is None else dataset.train), None
     seen = seen_dataset(dataset, base.view)
-    features = features_of(body_of(load_model(base)), seen.x, seen.marks)
+    model = load_model(base)
+    features = features_of(body_of(model), seen.x, seen.marks)
+    base_probs = probabilities(model, seen.x, seen.marks) if keeps_base_answer(base, dataset) else None
     classes = len(dataset.class_names)
-    curves: dict[str, dict[int, list[float]]] = {"adapted": {}, "happy from scratch": {}}
+    curves: dict[str, dict[int, list[float]]] = {"adapted": {}, "readout alone": {}, "happy from scratch": {}}
     for k in args.k:
         for draw in range(args.draws):
             chosen = drawn(dataset.y, pool, k, draw)
             scored = np.setdiff1d(pool, chosen) if test is None else test
             readout = fit_readout(features[chosen], dataset.y[chosen], classes)
-            right = readout_probabilities(readout, features[scored]).argmax(axis=1) == dataset.y[scored]
+            alone = readout_probabilities(readout, features[scored])
+            theirs = None if base_probs is None else base_probs[scored]
+            right = blended(alone, theirs).argmax(axis=1) == dataset.y[scored]
             curves["adapted"].setdefault(k, []).append(float(right.mean()))
+            if theirs is not None:
+                curves["readout alone"].setdefault(k, []).append(
+                    float(np.mean(alone.argmax(axis=1) == dataset.y[scored]))
+                )
             if args.task == "happy":  # the course's model sees the whole photo in colour, as Happy House is
                 score = from_scratch(dataset.x, dataset.y, scored, chosen, draw)
                 curves["happy from scratch"].setdefault(k, []).append(score)

@@ -12,7 +12,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from cnnapp.training.adapt import fit_readout, readout_probabilities
+from cnnapp.data.datasets import load_dataset
+from cnnapp.data.images import read_image
+from cnnapp.evaluation.evaluate import probabilities
+from cnnapp.evaluation.reuse import load_model
+from cnnapp.runs import read_run
+from cnnapp.training.adapt import blended, body_of, features_of, fit_readout, readout_probabilities
 
 from clirun import assert_one_line_error, cnnapp
 from conftest import need_shared
@@ -107,6 +112,30 @@ def test_predict_agrees_with_evaluate_and_with_its_onnx_export(adapted):
     assert done.returncode == 0, done.stderr
     assert (exported / "model.onnx").is_file()
     assert confusion_of_predictions(exported, adapted["test"]) == result["confusion_matrix"]
+
+
+def test_adapted_to_the_base_s_own_classes_it_averages_the_base_s_answer_and_the_readout(adapted, tmp_path):
+    import cnnapp as package
+
+    shared = need_shared("signs-photos") / "signs-photos"
+    mine = copied(shared / "train", BASE_CLASSES, PER_CLASS, tmp_path / "mine")
+    done = cnnapp("adapt", str(adapted["base"]), "--data", str(mine), "--out", str(tmp_path / "run"), "--seed", "3")
+    assert done.returncode == 0, done.stderr
+    keeps = [
+        json.loads((run / "config.json").read_text())["hyperparameters"]["keeps_base_answer"]
+        for run in (tmp_path / "run", adapted["run"])
+    ]
+    assert keeps == [True, False]  # the fixture's run dropped a class and added one
+    photos = [path for name in BASE_CLASSES for path in sorted((shared / "test" / name).iterdir())[:4]]
+    base = load_model(read_run(adapted["base"]))
+    learnt = load_dataset(str(mine))
+    readout = fit_readout(features_of(body_of(base), learnt.x), learnt.y, len(BASE_CLASSES))
+    images = np.stack([read_image(photo) for photo in photos])
+    expected = blended(readout_probabilities(readout, features_of(body_of(base), images)), probabilities(base, images))
+    answers = package.load(tmp_path / "run").predict(photos)
+    got = np.array([list(answer.probabilities.values()) for answer in answers])
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert np.abs(got - readout_probabilities(readout, features_of(body_of(base), images))).max() > 0.01
 
 
 def test_its_own_photos_are_not_taken_for_test_photos(adapted):

@@ -142,6 +142,20 @@ def test_the_smile_gate_trains_on_real_faces_and_says_whether_it_found_one(tmp_p
     answers = {Path(a["path"]).name: a for a in map(json.loads, result.stdout.splitlines())}
     assert answers[hand.name]["face"] is False
     assert sum(answers[f.name]["face"] for f in (faces / "smiling").iterdir()) >= 11
+    # adapted to a few photos of its own two classes, it keeps its own answer (one sigmoid unit) beside the readout
+    few = small_folder(
+        tmp_path / "few",
+        {label: sorted((shared / "genki4k" / label).iterdir())[20:24] for label in ("not smiling", "smiling")},
+    )
+    adapted = tmp_path / "adapted"
+    result = cnnapp("adapt", str(out), "--data", str(few), "--out", str(adapted))
+    assert result.returncode == 0, result.stderr
+    assert json.loads((adapted / "config.json").read_text())["hyperparameters"]["keeps_base_answer"] is True
+    assert cnnapp("export", str(adapted)).returncode == 0
+    result = cnnapp("predict", str(adapted), str(faces / "smiling"), "--json")
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == 12 and all(a["face"] is not None and len(a["probabilities"]) == 2 for a in answers)
 
 
 def test_training_a_model_without_sources_of_its_own_and_no_data_names_the_option():

@@ -2,7 +2,9 @@
 
 The base model up to its last layer turns each photo, seen as the base sees photos (its crop, colours, marks), into
 features, computed once; a logistic regression of the standardised features becomes the new last layer (a
-softmax Dense layer over the photos' classes). With so few photos its figures are cross-validated on them.
+softmax Dense layer over the photos' classes). When the photos' classes are the base's own, the adapted run keeps
+the base's answer too and averages the two: a readout of a few photos alone reads photos of a source the base never
+saw less well than that average. With so few photos its figures are cross-validated on them.
 """
 
 import hashlib
@@ -18,7 +20,7 @@ from sklearn.model_selection import StratifiedKFold
 from cnnapp.data.datasets import Dataset
 from cnnapp.data.images import model_inputs
 from cnnapp.data.views import seen_dataset
-from cnnapp.evaluation.evaluate import result_of
+from cnnapp.evaluation.evaluate import probabilities, result_of
 from cnnapp.evaluation.reuse import load_model
 from cnnapp.files import writing_folder
 from cnnapp.models.nets import without_vote
@@ -86,21 +88,42 @@ def folds_for(labels: np.ndarray) -> int:
     return int(min(FOLDS, np.bincount(labels).min()))
 
 
-def cross_validated(features: np.ndarray, labels: np.ndarray, classes: int, seed: int) -> np.ndarray:
-    """Each photo's class probabilities from a readout fit on the other folds (stratified, shuffled by seed)."""
+def keeps_base_answer(base: Run, dataset: Dataset) -> bool:
+    """Whether an adaptation to the dataset keeps the base's answer: when its classes are the base's, in order."""
+    return list(dataset.class_names) == list(base.class_names)
+
+
+def blended(readout_probs: np.ndarray, base_probs: np.ndarray | None) -> np.ndarray:
+    """The adapted run's class probabilities: the readout's, averaged with the base's where it keeps them."""
+    return readout_probs if base_probs is None else (readout_probs + base_probs) / 2
+
+
+def cross_validated(
+    features: np.ndarray, labels: np.ndarray, classes: int, seed: int, base_probs: np.ndarray | None = None
+) -> np.ndarray:
+    """Each photo's class probabilities from a readout fit on the other folds (stratified, shuffled by seed),
+    averaged with the base's own probabilities (n, classes) when they are given."""
     probs = np.zeros((len(labels), classes))
     folds = StratifiedKFold(folds_for(labels), shuffle=True, random_state=seed)
     for learn, score in folds.split(features, labels):
         readout = fit_readout(features[learn], labels[learn], classes)
         probs[score] = readout_probabilities(readout, features[score])
-    return probs
+    return blended(probs, base_probs)
 
 
-def adapted_model(base: keras.Model, readout: tuple[np.ndarray, np.ndarray]) -> keras.Model:
-    """The base model's body with the readout as its new last layer."""
+def adapted_model(base: keras.Model, readout: tuple[np.ndarray, np.ndarray], keep_base: bool) -> keras.Model:
+    """The base model's body with the readout as its new last layer; if keep_base, its answer averaged with the
+    base model's own (a binary base's one unit p read as the two classes 1 - p, p)."""
     body = body_of(base)
     layer = keras.layers.Dense(len(readout[1]), activation="softmax", name="adapted_readout")
-    model = keras.Model(body.inputs, layer(body.outputs[0]))
+    answer = layer(body.outputs[0])
+    if keep_base:
+        theirs = base(body.inputs if len(body.inputs) > 1 else body.inputs[0])
+        if theirs.shape[-1] == 1:
+            other = keras.layers.Rescaling(-1.0, offset=1.0, name="base_other_class")(theirs)
+            theirs = keras.layers.Concatenate(name="base_by_class")([other, theirs])
+        answer = keras.layers.Average(name="with_base_answer")([answer, theirs])
+    model = keras.Model(body.inputs, answer)
     layer.set_weights(list(readout))
     return model
 
@@ -124,7 +147,7 @@ def base_record(base: Run, model: keras.Model) -> dict:
     }
 
 
-def adapted_config(base: Run, model: keras.Model, dataset: Dataset, seed: int) -> dict:
+def adapted_config(base: Run, model: keras.Model, dataset: Dataset, seed: int, keep_base: bool) -> dict:
     """The adapted run's config.json, in the schema of a trained run's: no test images (every photo fit the
     readout), the cross-validation in their place."""
     view = base.view
@@ -147,7 +170,9 @@ def adapted_config(base: Run, model: keras.Model, dataset: Dataset, seed: int) -
             "crop": view.crop,
             "colour": view.colour,
             "marks": view.marks,
-            "readout": "logistic regression of the base's standardised features",
+            "readout": "logistic regression of the base's standardised features"
+            + (", averaged with the base's own answer" if keep_base else ""),
+            "keeps_base_answer": keep_base,
             "l2_inverse_strength": STRENGTH,
             "seed": seed,
         },
@@ -167,8 +192,10 @@ def adapt_run(base_dir: Path | str, dataset: Dataset, out: Path, seed: int = 1) 
         model = load_model(base)
         features = features_of(body_of(model), seen.x, seen.marks)
         classes = len(dataset.class_names)
-        probs = cross_validated(features, seen.y, classes, seed)
-        adapted = adapted_model(model, fit_readout(features, seen.y, classes))
+        keep = keeps_base_answer(base, dataset)
+        base_probs = probabilities(model, seen.x, seen.marks) if keep else None
+        probs = cross_validated(features, seen.y, classes, seed, base_probs)
+        adapted = adapted_model(model, fit_readout(features, seen.y, classes), keep)
         adapted.save(folder / "model.keras")
         seconds = time.perf_counter() - start
         folds = folds_for(seen.y)
@@ -177,6 +204,6 @@ def adapt_run(base_dir: Path | str, dataset: Dataset, out: Path, seed: int = 1) 
         cross_validation = {"folds": folds, "n_photos": len(seen.y), "seed": seed}
         training = {"train_seconds": round(seconds, 2), "epochs_run": 0, "cross_validation": cross_validation}
         result = replace(result, training=training)
-        write_config(folder, adapted_config(base, adapted, dataset, seed))
+        write_config(folder, adapted_config(base, adapted, dataset, seed, keep))
         write_metrics(folder, result)
     return result
