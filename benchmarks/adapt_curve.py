@@ -6,9 +6,9 @@ adapt` makes it) and, for comparison, the course's happy model trained
 from scratch on the same photos (its protocol); both scored on the rest of the 150.
 signs: k photos a class drawn from signs-photos' training split, the base run adapted to them, scored on the
 split's 120 test photos.
-source: k photos a class drawn from a source the base never saw (--data; at most 4,000 of its photos, drawn as the
-smile gate draws them; its training split when it ships one), scored on the rest of them. This is where the way
-of adapting is chosen; Happy House and the SIGNS test photos only report it.
+source: k photos a class drawn from a source the base never saw (--data; drawn down as the base's recipe draws
+its sources, the smile gate's to 4,000; its training split when it ships one), scored on the rest of them. This is
+where the way of adapting is chosen; Happy House and the SIGNS test photos only report it.
 
 Where the adapted run keeps the base's answer, the readout alone is scored too. Each draw d (0, 1, ...) takes its
 photos with seed d; the base's features of every photo are computed once. Prints one line per k and curve and
@@ -35,7 +35,7 @@ from cnnapp.data.images import scale
 from cnnapp.data.views import seen_dataset
 from cnnapp.evaluation.evaluate import probabilities, targets
 from cnnapp.evaluation.reuse import load_model
-from cnnapp.models.catalog import build_model
+from cnnapp.models.catalog import build_model, recipe
 from cnnapp.runs import TrainConfig, read_run
 from cnnapp.settings import data_dir
 from cnnapp.training.adapt import (
@@ -47,9 +47,6 @@ from cnnapp.training.adapt import (
     readout_probabilities,
 )
 from cnnapp.training.fit import seed_everything
-
-SOURCE_PHOTOS = 4000
-"""At most this many photos of a source for the task source (data.sampled, as the smile gate draws them)."""
 
 
 def drawn(labels: np.ndarray, pool: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -86,7 +83,8 @@ def main() -> None:
         dataset = load_dataset("signs-photos")
         pool, test = dataset.train, dataset.test
     else:
-        dataset = sampled(load_dataset(args.data), SOURCE_PHOTOS)
+        most = recipe(base.model).most_per_source  # drawn down as the base's recipe draws its sources
+        dataset = sampled(load_dataset(args.data), most) if most else load_dataset(args.data)
         pool, test = (np.arange(len(dataset.y)) if dataset.train is None else dataset.train), None
     seen = seen_dataset(dataset, base.view)
     model = load_model(base)

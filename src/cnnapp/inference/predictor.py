@@ -132,19 +132,19 @@ class Predictor:
         photos = listed(photos)
         wholes = [as_whole(photo) for photo in photos] if self.whole else None
         faces = hands = marks = None
-        points = lazy.find_hands(wholes).points if "hand" in (self.view.crop, self.view.marks) else None
+        found_hands = lazy.find_hands(wholes) if "hand" in (self.view.crop, self.view.marks) else None
         if self.view.crop == "face":
             images, found = face_crops(wholes)
             faces = found.tolist()
         elif self.view.crop == "hand":
-            images = hand_crops(wholes, points)
-            hands = (~np.isnan(points).any(axis=(1, 2))).tolist()
+            images = hand_crops(wholes, found_hands.points)
+            hands = found_hands.found.tolist()
         else:
             images = np.empty((len(photos), IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
             for i, photo in enumerate(photos):
                 images[i] = as_image(photo) if wholes is None else as_image(wholes[i])
         if self.view.marks != "none":
-            marks = photo_marks(wholes, self.view.marks, points)
+            marks = photo_marks(wholes, self.view.marks, None if found_hands is None else found_hands.points)
             found = (marks[:, -1] == 1).tolist()
             faces, hands = (found, hands) if self.view.marks == "face" else (faces, found)
         return Seen(as_seen(images, self.view.colour), marks, faces, hands)
