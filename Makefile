@@ -18,10 +18,11 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(BIN)/cnnapp demo
 
+# Two workers (pytest-xdist), each taking whole test files, so that a file's trained runs are made once.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # The tests that neither train nor start TensorFlow in a subprocess: a quick check while working (under 2 minutes).
 test-fast: $(STAMP)

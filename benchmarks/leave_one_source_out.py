@@ -6,6 +6,7 @@ the SIGNS test photos are never used to choose.
   CNNAPP_DATA=~/datasets python benchmarks/leave_one_source_out.py sign-reader --out runs/loso [--seed 1]
   ... --left-out smiles,genki4k    # only these sources left out (two calls can share the work)
   ... --out runs/loso-30 -- --epochs 30    # a variant: what follows -- goes to each `cnnapp train`
+  ... --weights 0,0.5,0.6,1    # also the accuracy with the landmark vote weighing each of these in the average
 
 Each training is `cnnapp train RECIPE --data OTHERS --seed S --out OUT/RECIPE-without-SOURCE [OPTIONS]` (kept, so a
 second call only scores). The left-out source is scored whole as the recipe would take it: a face source drawn down
@@ -14,7 +15,7 @@ own split gets two rows: its training photos, which are what settings are chosen
 signs-photos the course's 120 test photos, only ever a test); the run never saw any of them. Prints the fp32 matmul
 peak first, then a row per source: photos scored, faces or hands found, the accuracy of the network alone and with
 its landmark vote (training/vote.py; fitted here as training fits it for a run made before the vote existed), the
-training's seconds.
+training's seconds; with --weights, a second table: the accuracy with the same vote weighing each weight.
 """
 
 import argparse
@@ -31,7 +32,7 @@ from cnnapp.data.views import seen_dataset
 from cnnapp.evaluation.evaluate import probabilities
 from cnnapp.evaluation.reuse import load_model
 from cnnapp.models.catalog import Recipe, recipe
-from cnnapp.models.nets import without_vote
+from cnnapp.models.nets import VOTE, with_landmark_vote, without_vote
 from cnnapp.runs import Run, read_run
 from cnnapp.training.vote import voting
 
@@ -62,7 +63,12 @@ def with_vote(run: Run, others: str, chosen: Recipe):
     data = chosen_data(others, chosen.classes, chosen.most_per_source)
     train = split_dataset(data, run.seed, groups=chosen.groups).train
     seen = seen_dataset(data, run.view)
-    return voting(model, seen.marks[train], seen.y[train], chosen.binary)
+    return voting(model, seen.marks[train], seen.y[train], chosen.binary, run.train_config.vote_weight)
+
+
+def reweighted(model, weight: float):
+    """The model with its landmark vote weighing weight in the average."""
+    return with_landmark_vote(without_vote(model), *model.get_layer(VOTE).get_weights(), weight)
 
 
 def main() -> None:
@@ -71,6 +77,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--left-out", help="comma-separated sources to leave out in turn (default: each)")
+    parser.add_argument("--weights", help="comma-separated weights of the landmark vote to score each source with")
     given = sys.argv[1:]
     cut = given.index("--") if "--" in given else len(given)
     args, options = parser.parse_args(given[:cut]), given[cut + 1 :]  # after --: more options for each training
@@ -78,7 +85,8 @@ def main() -> None:
     sources = chosen.data.split(",")
     left = args.left_out.split(",") if args.left_out else sources
     print(f"fp32 2048x2048 matmul peak: {matmul_gflops():.1f} GFLOP/s", flush=True)
-    rows = []
+    weights = [float(w) for w in args.weights.split(",")] if args.weights else []
+    rows, weighed = [], []
     for source in left:
         others = ",".join(s for s in sources if s != source)
         out = args.out / f"{args.recipe}-without-{source}"
@@ -99,11 +107,18 @@ def main() -> None:
             ]
             found = int(seen.marks[which, -1].sum())
             rows.append((source + part, len(which), found, *right, run.training.seconds))
+            weighed.append([np.mean(probabilities(reweighted(model, w), *inputs).argmax(axis=1) == data.y[which])
+                            for w in weights])  # fmt: skip
     thing = "faces" if chosen.marks == "face" else "hands"
     print(f"\n| left out | photos | {thing} found | network alone | with the landmark vote | training s |")
     print("|---|---:|---:|---:|---:|---:|")
     for source, n, found, alone, voted, seconds in rows:
         print(f"| {source} | {n} | {found} | {alone:.4f} | {voted:.4f} | {seconds:.0f} |")
+    if weights:
+        print("\n| left out | " + " | ".join(f"vote weighing {w:g}" for w in weights) + " |")
+        print("|---|" + "---:|" * len(weights))
+        for row, scores in zip(rows, weighed, strict=True):
+            print(f"| {row[0]} | " + " | ".join(f"{a:.4f}" for a in scores) + " |")
 
 
 if __name__ == "__main__":

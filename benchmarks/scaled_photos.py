@@ -42,8 +42,9 @@ def main() -> None:
     print(f"{args.run} on {args.data}'s {len(which)} test photos, as they are and {SCALE}x in a frame {FRAME}x larger")
     for name, answers in (("as they are", plain), (f"{SCALE}x in a frame", larger)):
         right = np.mean([a.label == truth for a, truth in zip(answers, labels, strict=True)])
-        found = sum(bool(a.face) for a in answers)
-        print(f"  {name:<16} accuracy {right:.4f}, faces found {found}/{len(which)}")
+        hands = any(a.hand is not None for a in answers)
+        found = sum(bool(a.hand if hands else a.face) for a in answers)
+        print(f"  {name:<16} accuracy {right:.4f}, {'hands' if hands else 'faces'} found {found}/{len(which)}")
     print(f"  same answer on {same} of {len(which)}")
 
 

@@ -162,20 +162,21 @@ def test_training_a_model_without_sources_of_its_own_and_no_data_names_the_optio
     assert_one_line_error(cnnapp("train", "smile-net"), "--data", "smile-net")
 
 
-def test_the_landmark_vote_averages_with_the_marks_readout_only_where_something_was_found():
+@pytest.mark.parametrize("weight", [0.5, 0.6])
+def test_the_landmark_vote_averages_with_the_marks_readout_only_where_something_was_found(weight):
     from cnnapp.evaluation.evaluate import probabilities
     from cnnapp.models.nets import sign_reader, with_landmark_vote, without_vote
 
     network = sign_reader(3, 5)
     kernel = np.zeros((5, 3), dtype=np.float32)
     kernel[0] = [4.0, 0.0, -4.0]  # the readout answers from the first feature alone
-    voting = with_landmark_vote(network, kernel, np.zeros(3, dtype=np.float32))
+    voting = with_landmark_vote(network, kernel, np.zeros(3, dtype=np.float32), weight)
     assert without_vote(voting) is network and without_vote(network) is network
     images = np.random.default_rng(0).integers(0, 256, size=(2, 64, 64, 3), dtype=np.uint8)
     marks = np.array([[1, 0, 0, 0, 1], [1, 0, 0, 0, 0]], dtype=np.float32)  # found, then not found
     own, voted = probabilities(network, images, marks), probabilities(voting, images, marks)
     readout = np.exp([4.0, 0.0, -4.0]) / np.exp([4.0, 0.0, -4.0]).sum()
-    assert np.allclose(voted[0], (own[0] + readout) / 2, atol=1e-6)
+    assert np.allclose(voted[0], (1 - weight) * own[0] + weight * readout, atol=1e-6)
     assert np.allclose(voted[1], own[1], atol=1e-6)
 
 

@@ -73,6 +73,7 @@ def test_a_run_records_its_settings_whole_and_reads_them_back(tmp_path):
         ({"mix": "even"}, "mix 'even'"),
         ({"epochs": 0}, "epochs 0"),
         ({"learning_rate": -1}, "learning_rate -1"),
+        ({"vote_weight": 1.5}, "vote_weight 1.5"),
         ({"warmup": 3}, "hyperparameters warmup"),
     ],
 )

@@ -108,6 +108,7 @@ class Recipe:
     classes: str | None = None  # the classes it keeps of them when no --classes is given
     groups: str | None = None  # the groups pattern of its splits when no --groups is given
     most_per_source: int | None = None  # each source drawn down to at most this many photos (data.sampled)
+    vote_weight: float = 0.5  # with marks: the landmark vote's share of the answer where one is found
     expected_rows: list | None = None  # the course's architecture check, for the course models
 
 
@@ -201,6 +202,7 @@ RECIPES = {
         data="sign-digits,signs-photos",
         classes="0-5",
         groups=r"IMG_(\d+)\d",  # sign-digits: one student's photos stay on one side of the split
+        vote_weight=0.6,  # the landmarks carry over to other people better than the pixels (docs/recipes.md)
     ),
 }
 

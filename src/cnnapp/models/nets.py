@@ -85,18 +85,19 @@ VOTE = "landmark_vote"
 """The name of the layer that reads the marks alone in a model with a landmark vote."""
 
 
-def with_landmark_vote(model: keras.Model, kernel: np.ndarray, bias: np.ndarray) -> keras.Model:
+def with_landmark_vote(model: keras.Model, kernel: np.ndarray, bias: np.ndarray, weight: float = 0.5) -> keras.Model:
     """A trained model that reads marks, its answer averaged with a readout of the marks alone (a Dense layer of
-    this kernel (k, units) and bias, sigmoid for one unit, else softmax) on the photos where a face or hand was found
-    (the marks' last column is 1); where none was found, the model's own answer."""
+    this kernel (k, units) and bias, sigmoid for one unit, else softmax), the readout weighing weight and the model
+    1 - weight, on the photos where a face or hand was found (the marks' last column is 1); where none was found,
+    the model's own answer."""
     image = keras.Input(shape=model.inputs[0].shape[1:], name="image")
     marks = keras.Input(shape=model.inputs[1].shape[1:], name="marks")
     answer = model([image, marks])
     units = answer.shape[-1]
     vote = layers.Dense(units, activation="sigmoid" if units == 1 else "softmax", name=VOTE)(marks)
     found = layers.Dense(units, use_bias=False, trainable=False, name="found")(marks)  # the last column, repeated
-    half_gap = layers.Rescaling(0.5)(layers.Subtract()([vote, answer]))
-    outputs = layers.Add()([answer, layers.Multiply()([found, half_gap])])
+    gap = layers.Rescaling(weight)(layers.Subtract()([vote, answer]))  # answer + weight (vote - answer)
+    outputs = layers.Add()([answer, layers.Multiply()([found, gap])])
     voting = keras.Model([image, marks], outputs, name=model.name)
     voting.get_layer(VOTE).set_weights([kernel, bias])
     picks = np.zeros((marks.shape[-1], units), dtype=np.float32)

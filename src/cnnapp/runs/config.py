@@ -13,7 +13,7 @@ CHOICES = {"schedule": SCHEDULES, "mix": ("size", "balanced"), **VIEW_CHOICES}
 """The settings that take one of a few names, and those names."""
 RECORDED_BESIDE = ("optimizer", "loss")
 """What config.json's hyperparameters hold beside a TrainConfig: fixed by the model, not chosen."""
-RECIPE_ONLY = ("schedule", "marks", "most_per_source")
+RECIPE_ONLY = ("schedule", "marks", "most_per_source", "vote_weight")
 """Settings that only a model's recipe (models/catalog.py) chooses: the command line has no option for them."""
 
 
@@ -35,6 +35,7 @@ class TrainConfig:
     mix: str = "size"  # or "balanced": each source of mixed data weighs the same in the loss, whatever its size
     marks: str = "none"  # or "face", "hand": the model also reads the landmarks of each photo (see data/views.py)
     most_per_source: int | None = None  # each source is drawn down to at most this many photos (data.sampled)
+    vote_weight: float = 0.5  # with marks: the landmark vote's share of the answer (training/vote.py)
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -43,6 +44,9 @@ class TrainConfig:
         rate = self.learning_rate
         if isinstance(rate, bool) or not isinstance(rate, int | float) or not (math.isfinite(rate) and rate > 0):
             raise CnnappError(f"learning_rate {rate!r}: must be a positive number")
+        share = self.vote_weight
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+            raise CnnappError(f"vote_weight {share!r}: must be a number from 0 to 1")
         for name, known in CHOICES.items():
             if getattr(self, name) not in known:
                 raise CnnappError(f"{name} {getattr(self, name)!r}: not known to this version ({', '.join(known)})")

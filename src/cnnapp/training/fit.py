@@ -214,7 +214,7 @@ def trained(
         print(kept_line(history, kept), flush=True)
     model = keras_batch_norm(without_augmentation(keras.models.load_model(folder / f"{kept}.keras")))
     if dataset.marks is not None:
-        model = voting(model, dataset.marks[split.train], dataset.y[split.train], binary)
+        model = voting(model, dataset.marks[split.train], dataset.y[split.train], binary, settings.vote_weight)
     model.save(folder / "model.keras")
     marks = None if dataset.marks is None else dataset.marks[split.test]
     probs = probabilities(model, dataset.x[split.test], marks)

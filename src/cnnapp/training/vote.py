@@ -1,7 +1,8 @@
 """The landmark vote of a model that reads marks: a logistic regression of the marks alone, fitted on the training
-photos where a face or hand was found, whose answer is averaged with the network's on such photos (see
-models/nets.py: with_landmark_vote). Chosen by leaving one source out: the network alone leans on the pixels of the
-sources it saw, and the landmarks carry over to other cameras and backgrounds better."""
+photos where a face or hand was found, whose answer is averaged with the network's on such photos, weighing what
+the recipe's vote_weight says (see models/nets.py: with_landmark_vote). Chosen by leaving one source out: the
+network alone leans on the pixels of the sources it saw, and the landmarks carry over to other cameras and
+backgrounds better."""
 
 import keras
 import numpy as np
@@ -28,6 +29,7 @@ def vote_weights(marks: np.ndarray, labels: np.ndarray, binary: bool) -> tuple[n
     return kernel.astype(np.float32), bias.astype(np.float32)
 
 
-def voting(model: keras.Model, marks: np.ndarray, labels: np.ndarray, binary: bool) -> keras.Model:
-    """The trained model with its landmark vote fitted on these training photos' marks and labels."""
-    return with_landmark_vote(model, *vote_weights(marks, labels, binary))
+def voting(model: keras.Model, marks: np.ndarray, labels: np.ndarray, binary: bool, weight: float) -> keras.Model:
+    """The trained model with its landmark vote fitted on these training photos' marks and labels, the vote
+    weighing weight in the average."""
+    return with_landmark_vote(model, *vote_weights(marks, labels, binary), weight)
