@@ -180,8 +180,10 @@ def small(model, shared, tmp_path, monkeypatch) -> Dataset:
 
 
 def test_a_dataset_s_hand_crops_are_cached_and_read_back_on_a_second_call(small, tmp_path):
-    first = hand_cropped(small).x
+    cropped = hand_cropped(small)
+    first = cropped.x
     assert first.shape == small.x.shape and not np.array_equal(first, small.x)
+    assert np.array_equal(cropped.hands, dataset_hands(small).found)
     cached = list((tmp_path / "cache").glob("hand-crops-*.npz"))
     assert len(cached) == 1
     np.savez(cached[0], x=255 - first)  # the second call must read this back, not crop again
@@ -232,3 +234,12 @@ def test_a_fetched_model_file_in_the_data_directory_is_the_one_used(mirror, mode
     assert placed == tmp_path / "data" / "hand_landmarker.task" and missing == 0
     monkeypatch.setenv("CNNAPP_DATA", str(tmp_path / "data"))
     assert model_file(MODEL) == placed
+
+
+def test_a_gallery_tile_says_no_hand_where_the_crop_found_none(small):
+    from cnnapp.reports.gallery import caption
+
+    cropped = hand_cropped(small)
+    missing = replace(cropped, hands=np.arange(len(small.y)) != 0)  # as if no hand were found in the first photo
+    assert caption(missing, 0) == "#0 no hand" and caption(missing, 1) == "#1"
+    assert all(caption(cropped, i) == f"#{i}" for i in np.flatnonzero(cropped.hands))

@@ -120,6 +120,7 @@ class Dataset:
     train: np.ndarray | None = None
     test: np.ndarray | None = None
     faces: np.ndarray | None = None  # (n,) bool, whether a face was found in each image, once cropped to faces
+    hands: np.ndarray | None = None  # (n,) bool, whether a hand was found in each image, once cropped to hands
     marks: np.ndarray | None = None  # (n, k) float32, each image's landmark features, once seen with marks
     parts: tuple[Part, ...] = ()
 
@@ -295,6 +296,7 @@ def mixed(datasets: list[Dataset]) -> Dataset:
         fingerprint=hashlib.sha256(" ".join(d.fingerprint for d in datasets).encode()).hexdigest(),
         paths=tuple(p for d in datasets for p in d.paths) if everywhere else None,
         faces=joined("faces"),
+        hands=joined("hands"),
         marks=joined("marks"),
         parts=parts,
     )
@@ -312,6 +314,7 @@ def part_of(dataset: Dataset, part: Part) -> Dataset:
         y=dataset.y[within],
         paths=None if dataset.paths is None else dataset.paths[within],
         faces=None if dataset.faces is None else dataset.faces[within],
+        hands=None if dataset.hands is None else dataset.hands[within],
         marks=None if dataset.marks is None else dataset.marks[within],
         train=part.train,
         test=part.test,
@@ -348,6 +351,7 @@ def select_classes(dataset: Dataset, wanted: list[str]) -> Dataset:
         y=remap[dataset.y[keep]],
         paths=None if dataset.paths is None else tuple(dataset.paths[i] for i in keep),
         faces=None if dataset.faces is None else dataset.faces[keep],
+        hands=None if dataset.hands is None else dataset.hands[keep],
         marks=None if dataset.marks is None else dataset.marks[keep],
         train=within(keep, dataset.train),
         test=within(keep, dataset.test),
@@ -366,6 +370,7 @@ def sampled(dataset: Dataset, most: int) -> Dataset:
         y=dataset.y[keep],
         paths=None if dataset.paths is None else tuple(dataset.paths[i] for i in keep),
         faces=None if dataset.faces is None else dataset.faces[keep],
+        hands=None if dataset.hands is None else dataset.hands[keep],
         marks=None if dataset.marks is None else dataset.marks[keep],
         train=within(keep, dataset.train),
         test=within(keep, dataset.test),

@@ -141,7 +141,7 @@ def hand_crops(photos: list[Image.Image], points: np.ndarray) -> np.ndarray:
 
 def hand_cropped(dataset: Dataset) -> Dataset:
     """The dataset's images as hand crops (see hand_crops), from its photo files, whole, when it is a folder, else
-    from its 64x64 images; cached like its landmarks."""
+    from its 64x64 images, and whether a hand was found in each; cached like its landmarks."""
 
     def make() -> dict[str, np.ndarray]:
         points = dataset_hands(dataset).points
@@ -153,7 +153,7 @@ def hand_cropped(dataset: Dataset) -> Dataset:
 
     rule = f"{CROP_RULE}, {content_checksum(model_file(MODEL))}"
     arrays = cached_arrays("hand-crops", rule, dataset.x, {"x": (dataset.x.shape, np.uint8)}, make)
-    return replace(dataset, x=arrays["x"])
+    return replace(dataset, x=arrays["x"], hands=dataset_hands(dataset).found)
 
 
 def upright(points: np.ndarray) -> np.ndarray:

@@ -26,9 +26,11 @@ def where_from(dataset: Dataset, index: int) -> str:
 
 
 def caption(dataset: Dataset, index: int) -> str:
-    """A tile's title: the image's index, and 'no face' when it was cropped to faces and none was found."""
-    missing = dataset.faces is not None and not dataset.faces[index]
-    return f"#{index} no face" if missing else f"#{index}"
+    """A tile's title: the image's index, and 'no face' or 'no hand' when it was cropped to one and none was found."""
+    for found, thing in ((dataset.faces, "face"), (dataset.hands, "hand")):
+        if found is not None and not found[index]:
+            return f"#{index} no {thing}"
+    return f"#{index}"
 
 
 def one_image(dataset: Dataset, index: int) -> Figure:
