@@ -85,7 +85,7 @@ VOTE = "landmark_vote"
 """The name of the layer that reads the marks alone in a model with a landmark vote."""
 
 
-def with_landmark_vote(model: keras.Model, kernel: np.ndarray, bias: np.ndarray, weight: float = 0.5) -> keras.Model:
+def with_landmark_vote(model: keras.Model, kernel: np.ndarray, bias: np.ndarray, weight: float) -> keras.Model:
     """A trained model that reads marks, its answer averaged with a readout of the marks alone (a Dense layer of
     this kernel (k, units) and bias, sigmoid for one unit, else softmax), the readout weighing weight and the model
     1 - weight, on the photos where a face or hand was found (the marks' last column is 1); where none was found,
