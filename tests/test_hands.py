@@ -18,6 +18,7 @@ from PIL import Image, ImageOps
 from cnnapp.data.datasets import Dataset, load_dataset
 from cnnapp.data.fetch import content_checksum, fetch_dataset
 from cnnapp.data.hands import (
+    BORDERS,
     FEATURES,
     MIDDLE_KNUCKLE,
     MODEL,
@@ -84,6 +85,17 @@ def test_a_hand_and_its_21_landmarks_are_found_in_real_photos_of_each_source(mod
         for image, points in zip(images, hands.points, strict=True):
             assert points.shape == (21, 2)
             assert (points >= -1).all() and (points <= np.array(image.size) + 1).all(), (source, points)
+
+
+def test_hands_cut_by_the_photo_s_edges_are_found_in_the_wider_border(model, shared, monkeypatch):
+    need_shared("sign-language-digits")
+    names = ("IMG_4604.JPG", "IMG_4694.JPG", "IMG_4776.JPG")  # sign-digits 0s the quarter border misses
+    images = [read(shared / "sign-language-digits" / "0" / name) for name in names]
+    hands = find_hands(images)
+    assert hands.found.all()
+    assert all((points >= -1).all() and (points <= 101).all() for points in hands.points)  # in the 100x100 photo
+    monkeypatch.setattr("cnnapp.data.hands.BORDERS", BORDERS[:1])
+    assert not find_hands(images).found.any()
 
 
 @pytest.mark.parametrize("kind", list(FEATURES))

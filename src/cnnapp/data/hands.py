@@ -5,8 +5,9 @@ The finder is MediaPipe's Hand Landmarker (the mediapipe package, Tasks API, ins
 Its model file is `hand_landmarker.task`: the publisher's own, placed in the data directory by `cnnapp data get
 hand-landmarker`, or else a copy built from the mediapipe 0.10.21 wheel on PyPI (see model_files). It looks at the
 photo as it is; where it finds no hand, at the photo laid in a grey border a quarter of its size wide on each side
-(so that a hand filling the photo is found too). Landmarks are in the photo's pixels; a photo with no hand found has
-none, and is counted as such, never dropped.
+(so that a hand filling the photo is found too), then half its size wide (a hand cut by the photo's edges is found
+more often still). Landmarks are in the photo's pixels; a photo with no hand found has none, and is counted as
+such, never dropped.
 
 A model may also see the hand alone (`framed`): the photo cut to a square around the landmarks, turned so that the
 hand points up, as the face crop is cut around the face (see data/faces.py).
@@ -36,7 +37,9 @@ POINTS = 21
 WRIST, INDEX_KNUCKLE, MIDDLE_KNUCKLE, LITTLE_KNUCKLE = 0, 5, 9, 17
 MODEL = "hand-landmarker"
 """The hand model file's name in the catalog."""
-RULE = f"mediapipe hand landmarker, 1 hand, then in a border of {BORDER}"
+BORDERS = (BORDER, 0.5)
+"""The grey borders a photo is laid in, in turn, where no hand was found in it yet (over its size, on each side)."""
+RULE = f"mediapipe hand landmarker, 1 hand, then in borders of {', '.join(map(str, BORDERS))}"
 """The hand rule in words, part of the cache key (with the model file's checksum)."""
 MARGIN = 1.3
 """The side of a hand crop over the larger side of the landmarks' box, the hand turned upright."""
@@ -76,15 +79,16 @@ def landmarks(finder, image: np.ndarray) -> np.ndarray | None:
 
 def find_hands(photos: list[Image.Image]) -> Hands:
     """The landmarks of the hand in each RGB photo: looked for in the photo, then where none was found in the photo
-    laid in a grey border (see the module's docstring)."""
+    laid in wider and wider grey borders (see the module's docstring)."""
     points = np.full((len(photos), POINTS, 2), np.nan, dtype=np.float32)
     with native_stderr_silenced(), landmarker(model_file(MODEL)) as finder:
         for i, photo in enumerate(photos):
             found = landmarks(finder, np.asarray(photo))
-            if found is None:
-                image, scale, pad = bordered(photo, BORDER, round((1 + 2 * BORDER) * max(photo.size)))
-                found = landmarks(finder, image)
-                found = None if found is None else found / scale - pad
+            for border in BORDERS:
+                if found is None:
+                    image, scale, pad = bordered(photo, border, round((1 + 2 * border) * max(photo.size)))
+                    found = landmarks(finder, image)
+                    found = None if found is None else found / scale - pad
             if found is not None:
                 points[i] = found
     return Hands(points, ~np.isnan(points).any(axis=(1, 2)))
