@@ -147,17 +147,20 @@ def hand_cropped(dataset: Dataset) -> Dataset:
     """The dataset's images as hand crops (see hand_crops), from its photo files, whole, when it is a folder, else
     from its 64x64 images, and whether a hand was found in each; cached like its landmarks."""
 
+    hands = dataset_hands(dataset)
+
     def make() -> dict[str, np.ndarray]:
-        points = dataset_hands(dataset).points
         images = np.empty_like(dataset.x)
         for start in range(0, len(dataset.x), CHUNK):
             which = range(start, min(start + CHUNK, len(dataset.x)))
-            images[which.start : which.stop] = hand_crops(photos_of(dataset, which), points[which.start : which.stop])
+            images[which.start : which.stop] = hand_crops(
+                photos_of(dataset, which), hands.points[which.start : which.stop]
+            )
         return {"x": images}
 
     rule = f"{CROP_RULE}, {content_checksum(model_file(MODEL))}"
     arrays = cached_arrays("hand-crops", rule, dataset.x, {"x": (dataset.x.shape, np.uint8)}, make)
-    return replace(dataset, x=arrays["x"], hands=dataset_hands(dataset).found)
+    return replace(dataset, x=arrays["x"], hands=hands.found)
 
 
 def upright(points: np.ndarray) -> np.ndarray:
