@@ -10,7 +10,8 @@ Settings are given as name=value:
     CNNAPP_DATA=~/datasets .venv/bin/python benchmarks/recipe_trials.py task=smiles side=32 augment=faces epochs=6
 
 task: sign-digits (0-5, target 0.98) or smiles (0.93); side: 64, or 32 (the photo halved first);
-widths / convs: each conv block's filters and convolutions; augment: hands, faces or light (cnnapp's kinds),
+widths / convs: each conv block's filters and convolutions; stem: the filters of a 3x3 convolution of stride 2 in
+front of the blocks (0, the default: none); augment: hands, faces or light (cnnapp's kinds),
 or flip (a mirror image only); schedule: constant, cosine (straight down) or one-cycle (up over the first tenth of
 the steps, then down; training/fit.py's learning_rate); learning_rate, batch, epochs, seed.
 """
@@ -43,6 +44,7 @@ DEFAULTS = {
     "side": 64,
     "widths": "32,64,128,192",
     "convs": "1,1,2,2",
+    "stem": 0,
     "augment": "hands",
     "schedule": "cosine",
     "learning_rate": 0.001,
@@ -80,6 +82,9 @@ def network(s: dict, classes: int) -> keras.Model:
     """The trial's network behind its augmentation."""
     inputs = keras.Input(shape=(64, 64, 3))
     x = halved(inputs) if s["side"] == 32 else inputs
+    if s["stem"]:  # a learned halving: a 3x3 convolution with a stride of 2
+        x = layers.Conv2D(s["stem"], 3, strides=2, padding="same", use_bias=False)(x)
+        x = layers.ReLU()(layers.BatchNormalization(momentum=0.9)(x))
     for filters, convs in zip(s["widths"].split(","), s["convs"].split(","), strict=True):
         x = conv_block(x, int(filters), int(convs))
     x = layers.Dropout(0.3)(layers.GlobalAveragePooling2D()(x))
